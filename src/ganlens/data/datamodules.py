@@ -1,0 +1,236 @@
+"""Lightning data modules: the scene world (images with labels) and a folder of images.
+
+Both yield batches as dicts: ``{"image": float [B, 3, R, R] in [-1, 1]}``, plus
+``"labels": int64 [B, 3, R, R]`` for the scene world.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from torchvision.transforms import v2
+
+from ganlens.data.scenes import render_scene
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+
+
+def default_workers() -> int:
+    """Loader workers: all cores but one (rendering is CPU-bound), at most 8, at least 0.
+
+    Example:
+        >>> 0 <= default_workers() <= 8
+        True
+    """
+    return max(0, min(8, (os.cpu_count() or 1) - 1))
+
+
+class SceneDataset(Dataset[dict[str, torch.Tensor]]):
+    """Scenes ``offset .. offset + size - 1`` of the world ``seed``, rendered on demand.
+
+    Args:
+        resolution: Side length in pixels.
+        size: Number of scenes.
+        seed: World seed.
+        offset: Index of the first scene (lets train and validation sets be disjoint).
+
+    Example:
+        >>> item = SceneDataset(resolution=32, size=10)[3]
+        >>> item["image"].shape, item["labels"].shape, item["image"].dtype
+        (torch.Size([3, 32, 32]), torch.Size([3, 32, 32]), torch.float32)
+    """
+
+    def __init__(self, resolution: int, size: int, seed: int = 0, offset: int = 0) -> None:
+        if size < 1:
+            raise ValueError(f"size must be positive; got {size}")
+        self.resolution, self.size, self.seed, self.offset = resolution, size, seed, offset
+
+    def __len__(self) -> int:
+        """Number of scenes."""
+        return self.size
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        """Scene ``offset + index`` as ``{"image", "labels"}``."""
+        if not 0 <= index < self.size:
+            raise IndexError(f"index {index} out of range for {self.size} scenes")
+        scene = render_scene(self.seed, self.offset + index, self.resolution)
+        return {"image": scene.image.float() / 127.5 - 1.0, "labels": scene.labels}
+
+
+def _loader(dataset: Dataset, batch_size: int, workers: int, shuffle: bool) -> DataLoader:
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        pin_memory=torch.cuda.is_available(),
+        drop_last=shuffle,
+    )
+
+
+class SceneDataModule(pl.LightningDataModule):
+    """The procedural scene world as a Lightning data module.
+
+    Training scenes are indices ``0 .. train_size - 1`` and validation scenes the next
+    ``val_size`` indices of the same world, so the two never overlap.
+
+    Args:
+        resolution: Image side in pixels (32 to 256 tested).
+        batch_size: Scenes per batch.
+        train_size: Scenes in one training epoch.
+        val_size: Held-out scenes.
+        seed: World seed.
+        num_workers: Loader processes; ``None`` picks :func:`default_workers`.
+
+    Example:
+        >>> dm = SceneDataModule(resolution=32, batch_size=4, train_size=8, val_size=4,
+        ...                      num_workers=0)
+        >>> dm.setup("fit")
+        >>> batch = next(iter(dm.train_dataloader()))
+        >>> batch["image"].shape, batch["labels"].shape
+        (torch.Size([4, 3, 32, 32]), torch.Size([4, 3, 32, 32]))
+    """
+
+    def __init__(
+        self,
+        resolution: int = 64,
+        batch_size: int = 32,
+        train_size: int = 50_000,
+        val_size: int = 1_000,
+        seed: int = 0,
+        num_workers: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.resolution, self.batch_size, self.seed = resolution, batch_size, seed
+        self.train_size, self.val_size = train_size, val_size
+        self.num_workers = default_workers() if num_workers is None else num_workers
+
+    def setup(self, stage: str | None = None) -> None:
+        """Create the training and validation sets."""
+        self.train_set = SceneDataset(self.resolution, self.train_size, self.seed)
+        self.val_set = SceneDataset(self.resolution, self.val_size, self.seed, self.train_size)
+
+    def train_dataloader(self) -> DataLoader:
+        """Shuffled training batches (incomplete last batch dropped)."""
+        return _loader(self.train_set, self.batch_size, self.num_workers, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        """Held-out batches in index order."""
+        return _loader(self.val_set, self.batch_size, self.num_workers, shuffle=False)
+
+
+class ImageFolderDataset(Dataset[dict[str, torch.Tensor]]):
+    """Images found recursively under a folder, resized and centre-cropped to a square.
+
+    Args:
+        files: Image paths.
+        resolution: Output side in pixels.
+        flip: Randomly mirror images horizontally (training augmentation).
+    """
+
+    def __init__(self, files: list[Path], resolution: int, flip: bool = False) -> None:
+        self.files = files
+        steps: list[v2.Transform] = [
+            v2.ToImage(),
+            v2.Resize(resolution, antialias=True),
+            v2.CenterCrop(resolution),
+        ]
+        if flip:
+            steps.append(v2.RandomHorizontalFlip())
+        steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize([0.5] * 3, [0.5] * 3)]
+        self.transform = v2.Compose(steps)
+
+    def __len__(self) -> int:
+        """Number of images."""
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        """Image ``index`` as ``{"image": float [3, R, R] in [-1, 1]}``."""
+        with Image.open(self.files[index]) as image:
+            return {"image": self.transform(image.convert("RGB"))}
+
+
+def find_images(root: str | Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> list[Path]:
+    """All image files under ``root``, recursively, in sorted order.
+
+    Raises:
+        FileNotFoundError: If ``root`` is not a folder.
+        ValueError: If no file with one of ``extensions`` is found.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"image folder {str(root)!r} does not exist or is not a folder")
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in extensions and p.is_file())
+    if not files:
+        raise ValueError(f"no images with extensions {', '.join(extensions)} under {str(root)!r}")
+    return files
+
+
+class ImageFolderDataModule(pl.LightningDataModule):
+    """A folder of images (for example LSUN exported to JPEG) as a Lightning data module.
+
+    Images are found recursively, resized so the short side is ``resolution`` (antialiased),
+    centre-cropped and scaled to [-1, 1]. A fixed, evenly spread ``val_fraction`` of the sorted
+    files is held out for validation.
+
+    Args:
+        root: Folder to search.
+        resolution: Output side in pixels.
+        batch_size: Images per batch.
+        val_fraction: Share of images held out (0 disables validation).
+        flip: Mirror training images at random.
+        num_workers: Loader processes; ``None`` picks :func:`default_workers`.
+
+    Example:
+        >>> import tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> for i in range(4):
+        ...     Image.new("RGB", (40, 30), (i * 60, 0, 0)).save(f"{folder}/{i}.png")
+        >>> dm = ImageFolderDataModule(folder, resolution=16, batch_size=2, val_fraction=0.25,
+        ...                            num_workers=0)
+        >>> dm.setup("fit")
+        >>> len(dm.train_set), len(dm.val_set), next(iter(dm.train_dataloader()))["image"].shape
+        (3, 1, torch.Size([2, 3, 16, 16]))
+    """
+
+    def __init__(
+        self,
+        root: str,
+        resolution: int = 256,
+        batch_size: int = 32,
+        val_fraction: float = 0.01,
+        flip: bool = True,
+        num_workers: int | None = None,
+    ) -> None:
+        super().__init__()
+        if not 0.0 <= val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1); got {val_fraction}")
+        self.save_hyperparameters()
+        self.root, self.resolution, self.batch_size = root, resolution, batch_size
+        self.val_fraction, self.flip = val_fraction, flip
+        self.num_workers = default_workers() if num_workers is None else num_workers
+
+    def setup(self, stage: str | None = None) -> None:
+        """Find the images and split them."""
+        files = find_images(self.root)
+        held = round(len(files) * self.val_fraction)
+        step = len(files) / held if held else 0.0
+        val_ids = {int(i * step) for i in range(held)}
+        train = [f for i, f in enumerate(files) if i not in val_ids]
+        self.train_set = ImageFolderDataset(train, self.resolution, flip=self.flip)
+        self.val_set = ImageFolderDataset([files[i] for i in sorted(val_ids)], self.resolution)
+
+    def train_dataloader(self) -> DataLoader:
+        """Shuffled training batches (incomplete last batch dropped)."""
+        return _loader(self.train_set, self.batch_size, self.num_workers, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        """Held-out images in sorted order."""
+        return _loader(self.val_set, self.batch_size, self.num_workers, shuffle=False)
