@@ -1,0 +1,273 @@
+"""Trace and edit layer outputs by dotted name, with forward hooks inside context managers.
+
+GAN Dissection (Bau et al., ICLR 2019, section 3.2) reads a generator's featuremap
+``r = h(z)`` at one layer and edits it before the rest of the network renders ``x = f(r)``:
+
+    r' = (1 - alpha * mask) * r + alpha * mask * value
+
+with a per-unit ``alpha`` in [0, 1], a spatial ``mask`` at the layer's resolution (hard or soft)
+and ``value`` 0 for ablation or a constant / per-unit ``k`` for insertion. Hooks are registered
+with ``register_forward_hook`` on entry and always removed on exit, also when an exception
+escapes; ``forward`` is never replaced. Hooks run in the order they were opened: a trace opened
+inside an :func:`intervene` block records the edited output, one opened outside it the original.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.utils.hooks import RemovableHandle
+
+__all__ = ["Intervention", "get_layer", "intervene", "layer_names", "trace"]
+
+
+def layer_names(model: nn.Module) -> list[str]:
+    """Dotted names of every submodule of ``model``, in registration order.
+
+    Example:
+        >>> layer_names(nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.ReLU())))
+        ['0', '1', '1.0']
+    """
+    return [name for name, _ in model.named_modules() if name]
+
+
+def get_layer(model: nn.Module, name: str) -> nn.Module:
+    """The submodule called ``name`` (dotted, as in ``model.named_modules()``).
+
+    Raises:
+        ValueError: If there is no such layer; the message suggests close names and lists the
+            valid ones.
+
+    Example:
+        >>> get_layer(nn.Sequential(nn.Linear(2, 3)), "0")
+        Linear(in_features=2, out_features=3, bias=True)
+    """
+    modules: dict[str, nn.Module] = dict(model.named_modules())
+    if name and name in modules:
+        return modules[name]
+    valid = layer_names(model)
+    close = difflib.get_close_matches(name, valid, n=3)
+    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+    shown = ", ".join(valid[:60]) + (f", ... ({len(valid)} in all)" if len(valid) > 60 else "")
+    raise ValueError(
+        f"unknown layer {name!r} in {type(model).__name__}.{hint} Valid layers: {shown}"
+    )
+
+
+def _as_tensor_output(name: str, output: Any) -> Tensor:
+    if not isinstance(output, Tensor):
+        raise TypeError(
+            f"layer {name!r} returns {type(output).__name__}; only tensors can be hooked"
+        )
+    return output
+
+
+@contextmanager
+def trace(
+    model: nn.Module, layers: str | Sequence[str], *, detach: bool = True, clone: bool = False
+) -> Iterator[dict[str, Tensor]]:
+    """Record the outputs of one or several layers during forward passes.
+
+    Args:
+        model: The network.
+        layers: One dotted layer name or several.
+        detach: Store outputs cut from the autograd graph (``False`` keeps the graph, for
+            gradients through the traced features).
+        clone: Store a copy, so later in-place operations in the network cannot change it.
+
+    Yields:
+        A dict from layer name to its latest output ``[N, U, ...]`` (a layer called twice in
+        one pass keeps the second output); filled while the model runs inside the block.
+
+    Raises:
+        ValueError: If a layer name is unknown (before anything is registered).
+
+    Example:
+        >>> net = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+        >>> with trace(net, ["0", "1"]) as features:
+        ...     _ = net(torch.ones(1, 2))
+        >>> sorted(features), features["1"].shape
+        (['0', '1'], torch.Size([1, 3]))
+    """
+    names = [layers] if isinstance(layers, str) else list(layers)
+    modules = [get_layer(model, name) for name in names]
+    outputs: dict[str, Tensor] = {}
+
+    def recorder(name: str) -> Any:
+        def hook(module: nn.Module, inputs: Any, output: Any) -> None:
+            tensor = _as_tensor_output(name, output)
+            tensor = tensor.detach() if detach else tensor
+            outputs[name] = tensor.clone() if clone else tensor
+
+        return hook
+
+    handles = [
+        module.register_forward_hook(recorder(n)) for n, module in zip(names, modules, strict=True)
+    ]
+    try:
+        yield outputs
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@dataclass
+class Intervention:
+    """An edit of one layer's output: ``r' = (1 - alpha * mask) * r + alpha * mask * value``.
+
+    Args:
+        layer: Dotted name of the layer whose output is edited.
+        units: Unit (channel) indices to edit; ``None`` means every unit.
+        alpha: Strength in [0, 1]: a number for all selected units, or a tensor with one entry
+            per selected unit (``[len(units)]``, or ``[U]`` when ``units`` is ``None``).
+            Gradients flow to a tensor ``alpha`` that requires them.
+        mask: Where to edit, at the layer's spatial resolution: ``[H, W]``, ``[N, H, W]`` or
+            ``[N, 1, H, W]``; boolean (hard) or float in [0, 1] (soft). ``None`` edits everywhere.
+        value: What to write: 0 ablates; a number or a per-unit tensor ``[U]`` (or
+            ``[len(units)]``) inserts that constant ``k``.
+
+    Raises:
+        ValueError: If ``alpha`` or a soft ``mask`` leaves [0, 1], or ``units`` is empty or has
+            negative entries (checked at construction); if units, alpha, value or mask do not
+            fit the layer's output (checked at the first forward, with expected vs actual).
+
+    Example:
+        >>> r = torch.ones(1, 3, 2, 2)
+        >>> edit = Intervention("x", units=[1], value=5.0, mask=torch.tensor([[1.0, 0], [0, 0]]))
+        >>> edit.apply(r)[0, :, 0, 0].tolist(), edit.apply(r)[0, 1, 1, 1].item()
+        ([1.0, 5.0, 1.0], 1.0)
+    """
+
+    layer: str
+    units: Sequence[int] | Tensor | None = None
+    alpha: float | Tensor = 1.0
+    mask: Tensor | None = None
+    value: float | Tensor = 0.0
+
+    def __post_init__(self) -> None:
+        """Validate what can be checked before the layer's output shape is known."""
+        if self.units is not None:
+            self.units = torch.as_tensor(self.units, dtype=torch.long).flatten()
+            if self.units.numel() == 0:
+                raise ValueError("units is empty; pass None to edit every unit")
+            if int(self.units.min()) < 0:
+                raise ValueError(f"unit indices must be >= 0; got {self.units.tolist()}")
+        _check_unit_interval("alpha", self.alpha)
+        if self.mask is not None and self.mask.dtype != torch.bool:
+            _check_unit_interval("mask", self.mask)
+
+    def apply(self, output: Tensor) -> Tensor:
+        """The edited output for a layer output ``[N, U, *spatial]``."""
+        if output.dim() < 2:
+            raise ValueError(
+                f"layer {self.layer!r} output must be [N, U, ...]; got {tuple(output.shape)}"
+            )
+        count = output.shape[1]
+        shape = (1, count) + (1,) * (output.dim() - 2)
+        alpha = self._per_unit("alpha", self.alpha, count, output).reshape(shape)
+        value = self._per_unit("value", self.value, count, output).reshape(shape)
+        gate = alpha if self.mask is None else alpha * self._mask_for(output)
+        return output + gate * (value - output)  # == (1 - gate) * r + gate * value
+
+    def _per_unit(self, what: str, given: float | Tensor, count: int, output: Tensor) -> Tensor:
+        """Expand a number or per-selected-unit tensor to ``[U]`` (zero alpha off the selection)."""
+        units = self.units
+        assert units is None or isinstance(units, Tensor)
+        if units is not None and int(units.max()) >= count:
+            raise ValueError(
+                f"unit index {int(units.max())} out of range for layer {self.layer!r} "
+                f"with {count} units (expected indices 0..{count - 1})"
+            )
+        selected = count if units is None else units.numel()
+        full = torch.as_tensor(given, dtype=output.dtype, device=output.device).flatten()
+        if full.numel() == 1:
+            full = full.expand(selected)
+        elif full.numel() != selected:
+            raise ValueError(
+                f"{what} for layer {self.layer!r} has {full.numel()} entries; expected 1 or "
+                f"{selected} (one per {'unit' if units is None else 'selected unit'})"
+            )
+        if units is None:
+            return full
+        # Zero elsewhere: alpha 0 leaves unselected units untouched, whatever their value.
+        base = torch.zeros(count, dtype=output.dtype, device=output.device)
+        return base.index_put((units.to(output.device),), full)  # differentiable in `full`
+
+    def _mask_for(self, output: Tensor) -> Tensor:
+        """The mask as ``[N or 1, 1, *spatial]`` in the output's dtype and device."""
+        assert self.mask is not None
+        mask, spatial = self.mask, tuple(output.shape[2:])
+        extra = mask.dim() - len(spatial)
+        fits = (
+            len(spatial) > 0
+            and extra in (0, 1, 2)
+            and tuple(mask.shape[extra:]) == spatial
+            and (extra < 2 or mask.shape[1] == 1)
+        )
+        if not fits:
+            raise ValueError(
+                f"mask for layer {self.layer!r} has shape {tuple(mask.shape)}; expected "
+                f"[H, W], [N, H, W] or [N, 1, H, W] with (H, W) = {spatial}"
+            )
+        if extra == 0:
+            mask = mask.reshape((1, 1, *spatial))
+        elif extra == 1:
+            mask = mask.unsqueeze(1)
+        if mask.shape[0] not in (1, output.shape[0]):
+            raise ValueError(
+                f"mask for layer {self.layer!r} covers {mask.shape[0]} samples; the batch has "
+                f"{output.shape[0]}"
+            )
+        return mask.to(device=output.device, dtype=output.dtype)
+
+
+def _check_unit_interval(what: str, given: float | Tensor) -> None:
+    low, high = (
+        (float(given.detach().min()), float(given.detach().max()))
+        if isinstance(given, Tensor)
+        else (given,) * 2
+    )
+    if low < 0.0 or high > 1.0:
+        raise ValueError(f"{what} must lie in [0, 1]; got values from {low} to {high}")
+
+
+@contextmanager
+def intervene(model: nn.Module, *interventions: Intervention) -> Iterator[None]:
+    """Apply interventions to ``model``'s layers while the block runs.
+
+    Several interventions compose: on different layers independently, on the same layer one
+    after another in the order given.
+
+    Args:
+        model: The network.
+        *interventions: The edits.
+
+    Raises:
+        ValueError: If a layer name is unknown (before anything is registered).
+
+    Example:
+        >>> net = nn.Sequential(nn.Conv2d(1, 2, 1), nn.ReLU())
+        >>> with intervene(net, Intervention("1", units=[0])):
+        ...     out = net(torch.ones(1, 1, 2, 2))
+        >>> bool(out[:, 0].eq(0).all())
+        True
+    """
+    modules = [get_layer(model, edit.layer) for edit in interventions]
+
+    def editor(edit: Intervention) -> Any:
+        def hook(module: nn.Module, inputs: Any, output: Any) -> Tensor:
+            return edit.apply(_as_tensor_output(edit.layer, output))
+
+        return hook
+
+    with ExitStack() as stack:
+        for edit, module in zip(interventions, modules, strict=True):
+            handle: RemovableHandle = module.register_forward_hook(editor(edit))
+            stack.callback(handle.remove)
+        yield
