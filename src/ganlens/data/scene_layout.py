@@ -126,20 +126,20 @@ def _sky(rng: np.random.Generator) -> tuple[Color, Color, Color]:
         return (
             top,
             _hsv(rng, (190, 215), (0.1, 0.35), (0.85, 1.0)),
-            _hsv(rng, (0, 360), (0, 0.05), (0.9, 1.0)),
+            _hsv(rng, (0, 360), (0, 0.05), (0.82, 0.9)),
         )
     if kind == 1:
         top = _hsv(rng, (230, 270), (0.35, 0.6), (0.35, 0.6))
         return (
             top,
             _hsv(rng, (15, 40), (0.45, 0.75), (0.85, 1.0)),
-            _hsv(rng, (330, 360), (0.1, 0.3), (0.8, 0.95)),
+            _hsv(rng, (330, 360), (0.1, 0.3), (0.75, 0.88)),
         )
     grey = _hsv(rng, (190, 230), (0.02, 0.12), (0.55, 0.75))
     return (
         grey,
         _hsv(rng, (190, 230), (0.02, 0.1), (0.75, 0.9)),
-        _hsv(rng, (0, 360), (0, 0.04), (0.85, 0.97)),
+        _hsv(rng, (0, 360), (0, 0.04), (0.8, 0.88)),
     )
 
 
@@ -277,15 +277,12 @@ def _tree(rng: np.random.Generator, x: float, base: float, scale: float) -> Tree
 
 
 def _free_ground(layout: SceneLayout, margin: float) -> list[tuple[float, float]]:
-    """Intervals of y where grass is, so trees can stand there."""
+    """Intervals of y on grass, at least ``margin`` from the lake and the road, for trees."""
     top = layout.ground_top + margin
     if layout.road is None:
         return [(top, 0.98)]
-    return [
-        (lo, hi)
-        for lo, hi in [(top, layout.road[0] - 0.005), (layout.road[1] + margin, 0.98)]
-        if hi > lo
-    ]
+    bands = [(top, layout.road[0] - margin), (layout.road[1] + margin, 0.98)]
+    return [(lo, hi) for lo, hi in bands if hi > lo]
 
 
 def sample_layout(rng: np.random.Generator) -> SceneLayout:

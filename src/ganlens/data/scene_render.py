@@ -166,7 +166,8 @@ def _paint_backdrop(canvas: _Canvas, layout: SceneLayout) -> None:
         r, c, mask = _ellipses(canvas, cloud.puffs)
         cy, ry = cloud.puffs[0][1], cloud.puffs[0][3]
         shade = 1.0 - 0.12 * np.clip((canvas.grid(r, c)[0] - cy) / ry, 0, 1)  # darker undersides
-        canvas.paint(r, c, mask, np.asarray(cloud.color) * shade[..., None], ("cloud", "", ""))
+        color = canvas.shaded(r, c, cloud.color, 0.05, 5.0) * shade[..., None]
+        canvas.paint(r, c, mask, color, ("cloud", "", ""))
     if layout.mountains is not None:
         mountains = layout.mountains
         top = max(height for _, height, _ in mountains.peaks)

@@ -1,131 +1,20 @@
-"""The scene world: procedural outdoor scenes with exact per-pixel labels (DESIGN.md section 5).
+"""Command line: render scenes of the scene world with label overlays and a legend to a PNG.
 
-Each scene is a deterministic function of ``(seed, index)``: its layout comes from one random
-stream and its per-pixel sensor noise from another, so the same scene renders at any resolution
-with the same geometry. Labels are ``[3, H, W]`` layers (object, part, material) indexing
-:data:`SCENE_VOCABULARY`; 0 means "no label".
-
-Run ``python -m ganlens.data.scenes --out grid.png`` (or ``ganlens-scenes``) to render a grid of
-scenes with their label overlays and a legend.
+Usage: ``python -m ganlens.data.scenes --out grid.png`` (installed as ``ganlens-scenes``).
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from ganlens.data.scene_layout import SceneLayout, sample_layout
-from ganlens.data.scene_render import LAYER_NAMES, SCENE_VOCABULARY, render_layout
-
-__all__ = ["LAYER_NAMES", "SCENE_VOCABULARY", "RenderedScene", "SceneWorld", "render_scene"]
-
-MIN_RESOLUTION, MAX_RESOLUTION = 16, 1024
-
-
-@dataclass
-class RenderedScene:
-    """One rendered scene.
-
-    Attributes:
-        image: ``uint8 [3, H, W]`` RGB image.
-        labels: ``int64 [3, H, W]`` object, part and material layers (0 = no label).
-        layout: The resolution-free geometry the scene was drawn from.
-    """
-
-    image: torch.Tensor
-    labels: torch.Tensor
-    layout: SceneLayout
-
-
-def _check_resolution(resolution: int) -> None:
-    if not isinstance(resolution, int) or not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
-        raise ValueError(
-            f"resolution must be an int in [{MIN_RESOLUTION}, {MAX_RESOLUTION}] "
-            f"(32 to 256 is the tested range); got {resolution!r}"
-        )
-
-
-def render_scene(seed: int, index: int, resolution: int = 64) -> RenderedScene:
-    """Render scene ``index`` of the world ``seed``.
-
-    Args:
-        seed: World seed; different seeds give independent worlds.
-        index: Scene number within the world (any non-negative int).
-        resolution: Side length in pixels, 16 to 1024 (32 to 256 tested).
-
-    Returns:
-        The :class:`RenderedScene`; identical for identical arguments.
-
-    Raises:
-        ValueError: If ``resolution`` or ``index`` is out of range.
-
-    Example:
-        >>> scene = render_scene(seed=0, index=7, resolution=32)
-        >>> scene.image.shape, scene.image.dtype, scene.labels.shape
-        (torch.Size([3, 32, 32]), torch.uint8, torch.Size([3, 32, 32]))
-        >>> torch.equal(scene.labels, render_scene(0, 7, 32).labels)
-        True
-    """
-    _check_resolution(resolution)
-    if index < 0 or seed < 0:
-        raise ValueError(f"seed and index must be non-negative; got seed={seed}, index={index}")
-    layout = sample_layout(np.random.default_rng([seed, index, 0]))
-    image, labels = render_layout(layout, resolution, np.random.default_rng([seed, index, 1]))
-    return RenderedScene(
-        image=torch.from_numpy(image).permute(2, 0, 1).contiguous(),
-        labels=torch.from_numpy(labels).long(),
-        layout=layout,
-    )
-
-
-class SceneWorld:
-    """An indexable, endless collection of scenes at a fixed resolution.
-
-    Args:
-        resolution: Side length in pixels (16 to 1024; 32 to 256 tested).
-        seed: World seed.
-
-    Example:
-        >>> world = SceneWorld(resolution=32, seed=0)
-        >>> images, labels = world.batch(range(4))
-        >>> images.shape, labels.shape
-        (torch.Size([4, 3, 32, 32]), torch.Size([4, 3, 32, 32]))
-        >>> bool(images.min() >= -1 and images.max() <= 1)
-        True
-    """
-
-    vocabulary = SCENE_VOCABULARY
-    layer_names = LAYER_NAMES
-
-    def __init__(self, resolution: int = 64, seed: int = 0) -> None:
-        _check_resolution(resolution)
-        self.resolution = resolution
-        self.seed = seed
-
-    def __getitem__(self, index: int) -> RenderedScene:
-        """Render scene ``index``."""
-        return render_scene(self.seed, index, self.resolution)
-
-    def batch(self, indices: Sequence[int] | range) -> tuple[torch.Tensor, torch.Tensor]:
-        """Render several scenes as a batch.
-
-        Returns:
-            ``(images, labels)``: float ``[N, 3, H, W]`` in [-1, 1] and int64 ``[N, 3, H, W]``.
-        """
-        scenes = [self[i] for i in indices]
-        images = torch.stack([s.image for s in scenes]).float() / 127.5 - 1.0  # [N, 3, H, W]
-        return images, torch.stack([s.labels for s in scenes])
+from ganlens.data.scene_world import LAYER_NAMES, SCENE_VOCABULARY, SceneWorld
+from ganlens.data.visualize import scene_grid
 
 
 def main(argv: Sequence[str] | None = None) -> Path:
-    """Command line: render a grid of scenes with label overlays and a legend to a PNG."""
-    from ganlens.data.visualize import scene_grid
-
+    """Render a grid of scenes with label overlays and a legend; returns the PNG's path."""
     parser = argparse.ArgumentParser(
         prog="ganlens-scenes",
         description="Render scenes of the ganlens scene world with their label layers.",

@@ -83,7 +83,7 @@ def scene_grid(
     """One column per scene: the image, then one overlay row per label layer, then a legend.
 
     Args:
-        scenes: Labelled images (e.g. :class:`~ganlens.data.scenes.RenderedScene`).
+        scenes: Labelled images (e.g. :class:`~ganlens.data.scene_world.RenderedScene`).
         vocabulary: Names and categories of the label values.
         layer_names: A row title per label layer.
         tile: Displayed side of each image in pixels (nearest-neighbour upscaling keeps labels
@@ -93,7 +93,7 @@ def scene_grid(
         A PIL RGB image.
 
     Example:
-        >>> from ganlens.data.scenes import SceneWorld
+        >>> from ganlens.data.scene_world import SceneWorld
         >>> world = SceneWorld(32)
         >>> picture = scene_grid([world[0], world[1]], world.vocabulary, world.layer_names, tile=64)
         >>> picture.mode, picture.width > 2 * 64
