@@ -7,12 +7,13 @@ Both yield batches as dicts: ``{"image": float [B, 3, R, R] in [-1, 1]}``, plus
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision.transforms import v2
 
 from ganlens.data.scene_world import render_scene
@@ -62,11 +63,48 @@ class SceneDataset(Dataset[dict[str, torch.Tensor]]):
         return {"image": scene.image.float() / 127.5 - 1.0, "labels": scene.labels}
 
 
-def _loader(dataset: Dataset, batch_size: int, workers: int, shuffle: bool) -> DataLoader:
+class EpochShuffleSampler(Sampler[int]):
+    """A random order that depends only on ``(seed, epoch)``.
+
+    Lightning calls :meth:`set_epoch` before each epoch, so a run resumed from a checkpoint
+    sees the same order as one that never stopped (a plain shuffle draws from the global RNG).
+
+    Args:
+        size: Number of items.
+        seed: Seed of the order.
+
+    Example:
+        >>> sampler = EpochShuffleSampler(5, seed=0)
+        >>> first = list(sampler)
+        >>> sampler.set_epoch(1)
+        >>> sorted(first) == sorted(sampler) == [0, 1, 2, 3, 4], list(sampler) != first
+        (True, True)
+    """
+
+    def __init__(self, size: int, seed: int = 0) -> None:
+        self.size, self.seed, self.epoch = size, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch whose order :meth:`__iter__` yields."""
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[int]:
+        """Indices in this epoch's order."""
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        return iter(torch.randperm(self.size, generator=generator).tolist())
+
+    def __len__(self) -> int:
+        """Number of items."""
+        return self.size
+
+
+def _loader(
+    dataset: Dataset, batch_size: int, workers: int, shuffle: bool, seed: int = 0
+) -> DataLoader:
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        shuffle=shuffle,
+        sampler=EpochShuffleSampler(len(dataset), seed) if shuffle else None,  # type: ignore[arg-type]
         num_workers=workers,
         persistent_workers=workers > 0,
         pin_memory=torch.cuda.is_available(),
@@ -118,8 +156,8 @@ class SceneDataModule(pl.LightningDataModule):
         self.val_set = SceneDataset(self.resolution, self.val_size, self.seed, self.train_size)
 
     def train_dataloader(self) -> DataLoader:
-        """Shuffled training batches (incomplete last batch dropped)."""
-        return _loader(self.train_set, self.batch_size, self.num_workers, shuffle=True)
+        """Batches in an order fixed by (seed, epoch); an incomplete last batch is dropped."""
+        return _loader(self.train_set, self.batch_size, self.num_workers, True, self.seed)
 
     def val_dataloader(self) -> DataLoader:
         """Held-out batches in index order."""
@@ -228,7 +266,7 @@ class ImageFolderDataModule(pl.LightningDataModule):
         self.val_set = ImageFolderDataset([files[i] for i in sorted(val_ids)], self.resolution)
 
     def train_dataloader(self) -> DataLoader:
-        """Shuffled training batches (incomplete last batch dropped)."""
+        """Batches in an order fixed by (epoch); an incomplete last batch is dropped."""
         return _loader(self.train_set, self.batch_size, self.num_workers, shuffle=True)
 
     def val_dataloader(self) -> DataLoader:

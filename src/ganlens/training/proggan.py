@@ -1,0 +1,248 @@
+"""Progressive GAN training as a LightningModule (Karras et al., ICLR 2018, arXiv:1710.10196).
+
+WGAN-GP (lambda 10, target 1) plus drift 0.001, Adam(lr 1e-3, betas (0, 0.99), eps 1e-8) for both
+networks, reset at every phase change; one critic step and one generator step per batch; the new
+block and the real images fade in together; an exponential moving average of the generator
+(0.999) is what samples and metrics use. Growth is driven by a checkpointed count of real images
+shown (``images_shown``), and latents and penalty weights come from a module-owned random
+generator whose state is checkpointed, so a resumed run continues bit-exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from pytorch_lightning.core.optimizer import LightningOptimizer
+from torch import Tensor
+
+from ganlens.models import ProgressiveDiscriminator, ProgressiveGenerator
+from ganlens.training.losses import critic_loss, generator_loss, gradient_penalty
+from ganlens.training.schedule import GrowthPhase, GrowthSchedule, Stage
+
+_RNG_KEY = "ganlens_noise_rng_state"
+
+
+def fade_real_images(images: Tensor, resolution: int, alpha: float) -> Tensor:
+    """Real images as the critic sees them at ``resolution`` during a fade-in.
+
+    Downsample by area averaging to ``resolution``; while ``alpha < 1`` blend with the 2x
+    down-and-up (nearest) version, as the generator's output is blended (Karras, appendix A.1).
+
+    Args:
+        images: ``[N, C, R, R]`` with R a power-of-two multiple of ``resolution``.
+        resolution: Target side r.
+        alpha: Weight of the full-detail image in [0, 1].
+
+    Returns:
+        ``[N, C, r, r]``.
+
+    Example:
+        >>> x = torch.arange(256.0).reshape(1, 1, 16, 16)
+        >>> fade_real_images(x, 8, 1.0)[0, 0, 0, :2].tolist()  # 2x2 means of x
+        [8.5, 10.5]
+        >>> fade_real_images(x, 8, 0.0)[0, 0, :2, :2].tolist()  # 4x4 means, repeated 2x2
+        [[25.5, 25.5], [25.5, 25.5]]
+    """
+    side = images.shape[-1]
+    if side % resolution or side < resolution:
+        raise ValueError(f"images of side {side} cannot be reduced to {resolution}")
+    x = F.avg_pool2d(images, side // resolution) if side != resolution else images  # [N, C, r, r]
+    if alpha < 1.0 and resolution > 4:
+        coarse = F.interpolate(F.avg_pool2d(x, 2), scale_factor=2.0, mode="nearest")
+        x = torch.lerp(coarse, x, alpha)
+    return x
+
+
+def _default_schedule(resolution: int) -> list[GrowthPhase]:
+    phases = [GrowthPhase(4, 0, 800_000, 16)]
+    while phases[-1].resolution < resolution:
+        phases.append(GrowthPhase(phases[-1].resolution * 2, 800_000, 800_000, 16))
+    return phases
+
+
+class ProgressiveGAN(pl.LightningModule):
+    """Train a :class:`~ganlens.models.ProgressiveGenerator` with WGAN-GP and progressive growing.
+
+    Batches are dicts with ``"image"``: float ``[B, 3, R, R]`` in [-1, 1] at the final resolution;
+    each step uses the first ``phase.batch_size`` images (all when it is ``None``).
+
+    Args:
+        resolution: Final resolution R (16 to 1024).
+        latent_size: Size of z.
+        fmap_base: Channel schedule numerator (channels ``min(fmap_base / 2^(k-1), fmap_max)``).
+        fmap_max: Channel cap.
+        schedule: Growth phases ending at ``resolution``; default: Karras' 800k images to
+            fade and 800k to stabilise per resolution, batch 16.
+        lr: Adam learning rate of both networks.
+        betas: Adam betas.
+        eps: Adam epsilon.
+        gp_weight: Gradient-penalty weight lambda.
+        gp_target: Gradient-norm target of the penalty.
+        drift: Weight of ``E[D(real)^2]``.
+        ema_decay: Decay of the generator's moving average.
+        mbstd_group_size: Minibatch-stddev group size of the critic.
+        seed: Seed of the module's latent and penalty random stream.
+
+    Example:
+        >>> gan = ProgressiveGAN(resolution=16, latent_size=8, fmap_base=32, fmap_max=8,
+        ...                      schedule=[GrowthPhase(4, 0, 8), GrowthPhase(8, 8, 8),
+        ...                                GrowthPhase(16, 8, 8)])
+        >>> gan.stage.resolution, gan.sample(2).shape
+        (4, torch.Size([2, 3, 4, 4]))
+    """
+
+    images_shown: Tensor  # buffers: real images shown so far, and the phase Adam was reset for
+    phase: Tensor
+
+    def __init__(
+        self,
+        resolution: int = 64,
+        latent_size: int = 512,
+        fmap_base: int = 8192,
+        fmap_max: int = 512,
+        schedule: Sequence[GrowthPhase] | None = None,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.0, 0.99),
+        eps: float = 1e-8,
+        gp_weight: float = 10.0,
+        gp_target: float = 1.0,
+        drift: float = 0.001,
+        ema_decay: float = 0.999,
+        mbstd_group_size: int = 4,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.schedule = GrowthSchedule(list(schedule or _default_schedule(resolution)))
+        if self.schedule.final_resolution != resolution:
+            raise ValueError(
+                f"schedule ends at {self.schedule.final_resolution} px; resolution is {resolution}"
+            )
+        if not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1); got {ema_decay}")
+        self.generator = ProgressiveGenerator(resolution, latent_size, None, fmap_base, fmap_max)
+        self.discriminator = ProgressiveDiscriminator(
+            resolution, None, fmap_base, fmap_max, mbstd_group_size=mbstd_group_size
+        )
+        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
+        self.register_buffer("images_shown", torch.zeros((), dtype=torch.long))
+        self.register_buffer("phase", torch.full((), -1, dtype=torch.long))
+        self.noise = torch.Generator().manual_seed(seed)
+        self.automatic_optimization = False
+        self._sync_stage()
+
+    @property
+    def stage(self) -> Stage:
+        """The growth stage reached after :attr:`images_shown` real images."""
+        return self.schedule.stage(int(self.images_shown))
+
+    def _sync_stage(self) -> None:
+        stage = self.stage
+        for generator in (self.generator, self.generator_ema):
+            generator.set_stage(stage.resolution, stage.alpha)
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        """Load weights and counters, then put the generators at the restored stage."""
+        result = super().load_state_dict(state_dict, strict=strict, assign=assign)
+        self._sync_stage()
+        return result
+
+    def latents(self, count: int) -> Tensor:
+        """``[count, latent_size]`` standard-normal latents from the module's random stream."""
+        z = torch.randn(count, self.hparams["latent_size"], generator=self.noise)
+        return z.to(self.device)
+
+    @torch.no_grad()
+    def sample(self, count: int, z: Tensor | None = None) -> Tensor:
+        """Images ``[count, 3, r, r]`` from the EMA generator at the current stage."""
+        z = self.latents(count) if z is None else z.to(self.device)
+        images: Tensor = self.generator_ema(z)
+        return images
+
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        """Adam for the generator, then Adam for the critic."""
+        hp = self.hparams
+        adam = partial(torch.optim.Adam, lr=hp["lr"], betas=tuple(hp["betas"]), eps=hp["eps"])
+        return [adam(self.generator.parameters()), adam(self.discriminator.parameters())]
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        """One critic step and one generator step on a batch of real images."""
+        stage = self.stage
+        if stage.phase != int(self.phase):
+            self._enter_phase(stage)
+        opt_g, opt_d = self._optimizers()
+        real = fade_real_images(batch["image"][: stage.batch_size], stage.resolution, stage.alpha)
+        count = real.shape[0]
+        render = partial(self.generator, resolution=stage.resolution, alpha=stage.alpha)
+        critic = partial(self.discriminator, alpha=stage.alpha)
+
+        self.toggle_optimizer(opt_d)
+        with torch.no_grad():
+            fake = render(self.latents(count))  # [N, 3, r, r]
+        real_scores, fake_scores = critic(real), critic(fake)
+        mix = torch.rand(count, generator=self.noise).to(self.device)
+        penalty = gradient_penalty(critic, real, fake, mix, self.hparams["gp_target"])
+        d_loss = critic_loss(
+            real_scores, fake_scores, penalty, self.hparams["gp_weight"], self.hparams["drift"]
+        )
+        opt_d.zero_grad(set_to_none=True)
+        self.manual_backward(d_loss)
+        opt_d.step()
+        self.untoggle_optimizer(opt_d)
+
+        self.toggle_optimizer(opt_g)
+        g_loss = generator_loss(critic(render(self.latents(count))))
+        opt_g.zero_grad(set_to_none=True)
+        self.manual_backward(g_loss)
+        opt_g.step()
+        self.untoggle_optimizer(opt_g)
+
+        self._update_ema()
+        self.images_shown += count
+        self._sync_stage()
+        self.log_dict(
+            {
+                "train/d_loss": d_loss.detach(),
+                "train/g_loss": g_loss.detach(),
+                "train/gradient_penalty": penalty.detach(),
+                "train/wasserstein": (real_scores.mean() - fake_scores.mean()).detach(),
+                "progress/resolution": float(stage.resolution),
+                "progress/alpha": stage.alpha,
+                "progress/kimg": int(self.images_shown) / 1000.0,
+            },
+            prog_bar=False,
+        )
+        self.log("d_loss", d_loss.detach(), prog_bar=True, logger=False)
+
+    def _optimizers(self) -> list[LightningOptimizer]:
+        optimizers = self.optimizers()
+        assert isinstance(optimizers, list), "configure_optimizers returns two optimizers"
+        return optimizers
+
+    def _enter_phase(self, stage: Stage) -> None:
+        """Start a new resolution: fresh Adam moments for both networks (Karras, appendix A.1)."""
+        for optimizer in self._optimizers():
+            optimizer.optimizer.state.clear()
+        self.phase.fill_(stage.phase)
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        decay = self.hparams["ema_decay"]
+        averaged: list[Tensor] = list(self.generator_ema.parameters())
+        current: list[Tensor] = list(self.generator.parameters())
+        torch._foreach_lerp_(averaged, current, 1.0 - decay)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Keep the latent stream's position, so a resumed run draws the same latents."""
+        checkpoint[_RNG_KEY] = self.noise.get_state()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Restore the latent stream's position."""
+        if _RNG_KEY in checkpoint:
+            self.noise.set_state(checkpoint[_RNG_KEY])

@@ -1,0 +1,9 @@
+"""Train a GAN with ganlens monitors: ``python train.py fit --config configs/tiny_cpu.yaml``.
+
+``python train.py fit --help`` lists every option (model, data, trainer, callbacks).
+"""
+
+from ganlens.cli import main
+
+if __name__ == "__main__":
+    main()
