@@ -1,7 +1,12 @@
-"""Shared pytest configuration: the ``gpu`` marker skips where CUDA is absent."""
+"""Shared pytest configuration: W&B offline; the ``gpu`` marker skips where CUDA is absent."""
+
+import os
 
 import pytest
 import torch
+
+os.environ["WANDB_MODE"] = "offline"  # tests never reach the network
+os.environ.setdefault("WANDB_SILENT", "true")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -11,6 +11,7 @@ generator whose state is checkpointed, so a resumed run continues bit-exactly.
 from __future__ import annotations
 
 import copy
+from dataclasses import asdict
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -77,8 +78,9 @@ class ProgressiveGAN(pl.LightningModule):
         latent_size: Size of z.
         fmap_base: Channel schedule numerator (channels ``min(fmap_base / 2^(k-1), fmap_max)``).
         fmap_max: Channel cap.
-        schedule: Growth phases ending at ``resolution``; default: Karras' 800k images to
-            fade and 800k to stabilise per resolution, batch 16.
+        schedule: Growth phases ending at ``resolution`` (records or their dicts, as stored in
+            checkpoints); default: Karras' 800k images to fade and 800k to stabilise per
+            resolution, batch 16.
         lr: Adam learning rate of both networks.
         betas: Adam betas.
         eps: Adam epsilon.
@@ -118,8 +120,14 @@ class ProgressiveGAN(pl.LightningModule):
         seed: int = 0,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
-        self.schedule = GrowthSchedule(list(schedule or _default_schedule(resolution)))
+        phases = [
+            GrowthPhase(**phase) if isinstance(phase, dict) else phase
+            for phase in (schedule or _default_schedule(resolution))
+        ]
+        self.schedule = GrowthSchedule(phases)
+        # Plain dicts keep checkpoints loadable with torch.load(weights_only=True).
+        self.save_hyperparameters(ignore=["schedule"])
+        self.hparams["schedule"] = [asdict(phase) for phase in phases]
         if self.schedule.final_resolution != resolution:
             raise ValueError(
                 f"schedule ends at {self.schedule.final_resolution} px; resolution is {resolution}"
