@@ -154,7 +154,8 @@ def test_training_runs_on_cuda(tmp_path):
 
 def test_bf16_mixed_precision_steps_stay_finite(tmp_path):
     gan = tiny_gan()
-    trainer(tmp_path, precision="bf16-mixed", limit_train_batches=3).fit(gan, datamodule=tiny_data())
+    bf16 = trainer(tmp_path, precision="bf16-mixed", limit_train_batches=3)
+    bf16.fit(gan, datamodule=tiny_data())
     assert int(gan.images_shown) == 48
     assert all(torch.isfinite(p).all() for p in gan.generator.parameters())
     assert gan.generator.layer1.conv.weight.dtype == torch.float32  # master weights stay fp32

@@ -11,8 +11,8 @@ generator whose state is checkpointed, so a resumed run continues bit-exactly.
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict
 from collections.abc import Sequence
+from dataclasses import asdict
 from functools import partial
 from typing import Any
 
