@@ -1,5 +1,14 @@
 """torchmetrics ``Metric`` classes: they hold state and delegate the math to ``functional``."""
 
 from ganlens.metrics.sliced_wasserstein import SlicedWassersteinDistance
+from ganlens.metrics.top_activations import TopActivations
+from ganlens.metrics.unit_concept_iou import UnitConceptIoU
+from ganlens.metrics.unit_quantile import UnitQuantile, all_reduce_sum
 
-__all__ = ["SlicedWassersteinDistance"]
+__all__ = [
+    "SlicedWassersteinDistance",
+    "TopActivations",
+    "UnitConceptIoU",
+    "UnitQuantile",
+    "all_reduce_sum",
+]

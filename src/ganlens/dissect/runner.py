@@ -1,0 +1,290 @@
+"""Dissect generator layers: thresholds in pass 1, unit-concept counts in pass 2.
+
+GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.1): every unit u of a layer is
+thresholded at t_u (DESIGN.md section 4.2), its featuremap is upsampled to the segmentation
+resolution S (bilinear, ``align_corners=False``, section 4.1) and compared with each concept's
+mask by IoU(u, c) = |A_u AND S_c| / |A_u OR S_c| (eq. 1, section 4.3).
+
+Passes (each image is generated once per pass, featuremaps of all layers are read in the same
+forward pass with :func:`ganlens.hooks.trace`, and each image is segmented once for all layers):
+
+* ``quantile`` mode: pass 1 streams the top-q quantile of every unit over the threshold set (the
+  probe set unless ``latents_threshold`` is given); pass 2 counts on the probe set.
+* ``iqr`` mode: pass 1 streams B = 100 quantiles per unit (top fractions 0.1 % .. 100 %) over the
+  held-out set ``latents_threshold``; pass 2 counts at all B levels on the held-out set (where the
+  IQR search picks each unit's level) and on the probe set (where IoU is reported at that level).
+  Counting at B levels costs the same for any B > 1 (:mod:`ganlens.functional.unit_concept_iou`).
+
+The runner works in one process: its metrics do not sync (``sync_on_compute=False``). To dissect
+across processes, stream the metrics of :mod:`ganlens.metrics` yourself; they sync exactly.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol
+
+import torch
+from torch import Tensor, nn
+
+from ganlens.data.vocabulary import Vocabulary
+from ganlens.dissect.result import DissectionResult, DissectionSettings, LayerDissection, UnitRecord
+from ganlens.functional.information_quality import iqr_top_fractions
+from ganlens.functional.unit_concept_iou import IOU_MODES
+from ganlens.functional.unit_dissection import UnitConceptIoUResult
+from ganlens.hooks import get_layer, trace
+from ganlens.metrics.top_activations import TopActivations
+from ganlens.metrics.unit_concept_iou import UnitConceptIoU
+from ganlens.metrics.unit_quantile import UnitQuantile
+
+__all__ = ["THRESHOLD_MODES", "LabelSegmenter", "dissect"]
+
+THRESHOLD_MODES = ("quantile", "iqr")
+MAX_DEFAULT_RESOLUTION = 128
+
+
+class LabelSegmenter(Protocol):
+    """What :func:`dissect` needs from a segmenter: a vocabulary and hard label layers.
+
+    :class:`ganlens.segment.Segmenter` implementations satisfy it, and so does the ground-truth
+    :class:`~ganlens.dissect.planted.SceneLabelSegmenter`.
+
+    Example:
+        >>> from ganlens.dissect.planted import SceneLabelSegmenter
+        >>> segmenter: LabelSegmenter = SceneLabelSegmenter(range(2))
+        >>> len(segmenter.vocabulary)
+        18
+    """
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """Concepts the labels index (0 = no label)."""
+        ...
+
+    def segment(self, images: Tensor, resolution: int | None = None) -> Tensor:
+        """``int64 [N, K, S, S]`` labels of float ``[N, 3, H, W]`` images in [-1, 1]."""
+        ...
+
+
+def _device(module: nn.Module) -> torch.device:
+    for tensor in (*module.parameters(), *module.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+def _progress(items: Sequence[int], description: str, enabled: bool) -> Iterable[int]:
+    """``items``, wrapped in a tqdm progress bar when enabled (tqdm is imported only then)."""
+    if not enabled:
+        return items
+    tqdm = importlib.import_module("tqdm.auto").tqdm
+    bar: Iterable[int] = tqdm(items, desc=description, leave=False)
+    return bar
+
+
+def _generate(
+    generator: nn.Module,
+    layers: list[str],
+    latents: Tensor,
+    batch_size: int,
+    description: str,
+    progress: bool,
+) -> Iterator[tuple[Tensor, Tensor, dict[str, Tensor]]]:
+    """Yield ``(sample indices, images, featuremaps by layer)`` batch by batch."""
+    device = _device(generator)
+    starts = range(0, latents.shape[0], batch_size)
+    for start in _progress(starts, description, progress):
+        z = latents[start : start + batch_size].to(device)
+        with torch.no_grad(), trace(generator, layers) as features:
+            images = generator(z)
+        indices = torch.arange(start, start + z.shape[0], device=device)
+        for name in layers:
+            if name not in features or features[name].ndim != 4:
+                got = list(features[name].shape) if name in features else "no output"
+                raise ValueError(f"layer {name!r} must output [N, U, H, W]; got {got}")
+        yield indices, images, features
+
+
+def _check_latents(latents: Tensor, name: str) -> None:
+    if not isinstance(latents, Tensor) or latents.ndim < 1 or latents.shape[0] < 1:
+        shape = list(latents.shape) if isinstance(latents, Tensor) else type(latents).__name__
+        raise ValueError(f"{name} must be a tensor [N, ...] with N >= 1; got {shape}")
+
+
+def _records(
+    result: UnitConceptIoUResult, top_indices: Tensor, vocabulary: Vocabulary
+) -> tuple[UnitRecord, ...]:
+    records = []
+    for unit in range(result.concept.shape[0]):
+        concept = int(result.concept[unit])
+        samples = tuple(int(i) for i in top_indices[unit].tolist() if i >= 0)
+        records.append(
+            UnitRecord(
+                unit=unit,
+                concept=vocabulary.name(concept),
+                concept_index=concept,
+                category=vocabulary.category(concept),
+                iou=float(result.iou[unit]),
+                iqr=float(result.iqr[unit]),
+                threshold=float(result.threshold[unit]),
+                interpretable=bool(result.interpretable[unit]),
+                top_samples=samples,
+            )
+        )
+    return tuple(records)
+
+
+def dissect(
+    generator: nn.Module,
+    layers: str | Sequence[str],
+    segmenter: LabelSegmenter,
+    latents_probe: Tensor,
+    latents_threshold: Tensor | None = None,
+    *,
+    batch_size: int = 32,
+    threshold_mode: str = "quantile",
+    quantile: float = 0.01,
+    iou_mode: str = "unrestricted",
+    resolution: int | None = None,
+    min_iou: float = 0.05,
+    min_iqr: float = 0.01,
+    num_levels: int = 100,
+    top_k: int = 10,
+    progress: bool = False,
+) -> DissectionResult:
+    """Dissect layers of a generator against a segmenter's concepts.
+
+    Args:
+        generator: Maps latents ``[n, ...]`` to images ``[n, 3, H, W]`` in [-1, 1]; runs on the
+            device of its parameters (or buffers), the latents are moved there.
+        layers: Dotted name(s) of layers whose outputs ``[n, U, h, w]`` are dissected.
+        segmenter: Object with ``vocabulary`` and ``segment(images, resolution)`` returning
+            ``int64 [n, K, S, S]`` label layers (e.g. a :class:`ganlens.segment.Segmenter`).
+        latents_probe: ``[N, ...]`` latents of the probe set; IoU is reported on it.
+        latents_threshold: ``[M, ...]`` held-out latents for the thresholds; required in ``iqr``
+            mode, optional in ``quantile`` mode (default: the probe set).
+        batch_size: Samples per forward pass.
+        threshold_mode: ``"quantile"`` (top-q quantile per unit) or ``"iqr"`` (IQR search).
+        quantile: q of the ``quantile`` mode (default 0.01).
+        iou_mode: ``"unrestricted"`` (default) or ``"category"``.
+        resolution: Segmentation resolution S; default the image resolution capped at 128.
+        min_iou: A unit is interpretable when its IoU exceeds this (default 0.05) ...
+        min_iqr: ... and, in ``iqr`` mode, its IQR exceeds this (default 0.01).
+        num_levels: Candidate levels B of the IQR search (default 100).
+        top_k: Top-activating probe samples recorded per unit.
+        progress: Show tqdm progress bars.
+
+    Returns:
+        :class:`~ganlens.dissect.result.DissectionResult`.
+
+    Raises:
+        ValueError: On an unknown layer (listing the valid ones), mode or bad argument.
+
+    Example:
+        >>> from ganlens.dissect.planted import PlantedSceneGenerator, SceneLabelSegmenter
+        >>> g = PlantedSceneGenerator(["sky", "grass", "door"], resolution=32)
+        >>> probe = torch.arange(24.0).view(-1, 1)  # the latent is the scene index
+        >>> result = dissect(g, "layer1", SceneLabelSegmenter(range(24)), probe, batch_size=8)
+        >>> [u.concept for u in result["layer1"].units[:3]]
+        ['sky', 'grass', 'door']
+    """
+    names = [layers] if isinstance(layers, str) else list(layers)
+    if not names:
+        raise ValueError("layers must name at least one layer")
+    for name in names:
+        get_layer(generator, name)
+    if threshold_mode not in THRESHOLD_MODES:
+        raise ValueError(f"threshold_mode must be one of {THRESHOLD_MODES}; got {threshold_mode!r}")
+    if iou_mode not in IOU_MODES:
+        raise ValueError(f"iou_mode must be one of {IOU_MODES}; got {iou_mode!r}")
+    if not 0 < quantile <= 1:
+        raise ValueError(f"quantile must lie in (0, 1]; got {quantile}")
+    if batch_size < 1 or top_k < 1 or num_levels < 2:
+        raise ValueError(
+            f"batch_size and top_k must be >= 1 and num_levels >= 2; got {batch_size}, {top_k}, "
+            f"{num_levels}"
+        )
+    if resolution is not None and resolution < 1:
+        raise ValueError(f"resolution must be a positive int or None; got {resolution}")
+    _check_latents(latents_probe, "latents_probe")
+    if latents_threshold is not None:
+        _check_latents(latents_threshold, "latents_threshold")
+    elif threshold_mode == "iqr":
+        raise ValueError("threshold_mode='iqr' needs latents_threshold, a held-out latent set")
+    iqr = threshold_mode == "iqr"
+    threshold_set = latents_probe if latents_threshold is None else latents_threshold
+    vocabulary = segmenter.vocabulary
+    device = _device(generator)
+    fractions = iqr_top_fractions(num_levels) if iqr else torch.tensor(quantile)
+    size = resolution
+
+    # Pass 1: per-unit quantiles (thresholds) on the threshold set.
+    quantiles: dict[str, UnitQuantile] = {}
+    for _, images, features in _generate(
+        generator, names, threshold_set, batch_size, "dissect pass 1 (thresholds)", progress
+    ):
+        size = size or min(int(images.shape[-1]), MAX_DEFAULT_RESOLUTION)
+        for name in names:
+            if name not in quantiles:
+                num_units = features[name].shape[1]
+                quantiles[name] = UnitQuantile(num_units, fractions, size, sync_on_compute=False)
+                quantiles[name].to(device)
+            quantiles[name].update(features[name])
+    assert size is not None
+    thresholds = {n: q.compute().view(q.num_units, -1) for n, q in quantiles.items()}  # [U, B]
+
+    # Pass 2: counts at the thresholds (iqr: on the held-out set too) and top samples.
+    def counter() -> dict[str, UnitConceptIoU]:
+        return {
+            name: UnitConceptIoU(
+                vocabulary,
+                thresholds[name] if iqr else thresholds[name][:, 0],
+                iou_mode=iou_mode,
+                top_fractions=fractions if iqr else None,
+                min_iou=min_iou,
+                min_iqr=min_iqr if iqr else None,
+                sync_on_compute=False,
+            ).to(device)
+            for name in names
+        }
+
+    probe, held_out = counter(), (counter() if iqr else {})
+    tops = {
+        n: TopActivations(q.num_units, top_k, sync_on_compute=False).to(device)
+        for n, q in quantiles.items()
+    }
+    sets: list[tuple[str, Tensor, dict[str, UnitConceptIoU]]] = [("probe", latents_probe, probe)]
+    if iqr:
+        assert latents_threshold is not None
+        sets.insert(0, ("held-out", latents_threshold, held_out))
+    for label, latents, metrics in sets:
+        description = f"dissect pass 2 ({label} counts)"
+        for indices, images, features in _generate(
+            generator, names, latents, batch_size, description, progress
+        ):
+            segmentation = segmenter.segment(images, size)
+            for name in names:
+                metrics[name].update(features[name], segmentation)
+                if label == "probe":
+                    tops[name].update(features[name], indices)
+
+    layer_results: dict[str, LayerDissection] = {}
+    for name in names:
+        if iqr:
+            probe[name].select_levels(held_out[name].compute().level)
+        result = probe[name].compute()
+        top_indices = tops[name].compute().indices
+        units = _records(result, top_indices, vocabulary)
+        layer_results[name] = LayerDissection(name, units, result.summary, result.iou_table.cpu())
+    settings = DissectionSettings(
+        threshold_mode=threshold_mode,
+        quantile=quantile,
+        iou_mode=iou_mode,
+        resolution=size,
+        num_probe=int(latents_probe.shape[0]),
+        num_threshold=int(threshold_set.shape[0]),
+        min_iou=min_iou,
+        min_iqr=min_iqr if iqr else None,
+        num_levels=num_levels if iqr else 1,
+    )
+    return DissectionResult(layer_results, settings, vocabulary.names)

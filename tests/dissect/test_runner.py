@@ -1,0 +1,168 @@
+"""End-to-end tests of ganlens.dissect.dissect on planted ground truth."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ganlens.data import SCENE_VOCABULARY
+from ganlens.dissect import DissectionResult, dissect
+from ganlens.dissect.planted import PlantedSceneGenerator, SceneLabelSegmenter
+from ganlens.hooks import trace
+
+PLANTED = ("sky", "cloud", "mountain", "water", "grass", "road", "roof", "door", "dome", "trunk")
+Latents = tuple[torch.Tensor, torch.Tensor]
+
+
+@pytest.fixture(scope="module")
+def dissections(
+    planted_generator: PlantedSceneGenerator,
+    scene_segmenter: SceneLabelSegmenter,
+    latent_sets: Latents,
+) -> dict[str, DissectionResult]:
+    probe, held_out = latent_sets
+    common = {"batch_size": 10, "resolution": 32}
+    return {
+        "quantile": dissect(planted_generator, "layer1", scene_segmenter, probe, **common),
+        "iqr": dissect(
+            planted_generator,
+            ["layer1"],
+            scene_segmenter,
+            probe,
+            held_out,
+            threshold_mode="iqr",
+            **common,
+        ),
+    }
+
+
+def brute_force_iou(
+    generator: PlantedSceneGenerator,
+    segmenter: SceneLabelSegmenter,
+    latents: torch.Tensor,
+    thresholds: torch.Tensor,
+) -> torch.Tensor:
+    """IoU [U, C] of thresholded, upsampled featuremaps, mask by mask, over the whole set."""
+    with trace(generator, "layer1") as features:
+        images = generator(latents)
+    up = F.interpolate(features["layer1"], size=32, mode="bilinear", align_corners=False)
+    labels = segmenter.segment(images, 32)  # [N, 3, 32, 32]
+    table = torch.zeros(up.shape[1], len(SCENE_VOCABULARY), dtype=torch.float64)
+    for c in range(1, len(SCENE_VOCABULARY)):
+        concept = (labels == c).any(dim=1)
+        for u in range(up.shape[1]):
+            active = up[:, u] > thresholds[u]
+            union = int((active | concept).sum())
+            table[u, c] = int((active & concept).sum()) / union if union else 0.0
+    return table
+
+
+@pytest.mark.parametrize("mode", ["quantile", "iqr"])
+def test_every_planted_unit_is_recovered(
+    dissections: dict[str, DissectionResult], mode: str
+) -> None:
+    layer = dissections[mode]["layer1"]
+    assert [unit.concept for unit in layer.units[: len(PLANTED)]] == list(PLANTED)
+    for unit in layer.units[: len(PLANTED)]:
+        assert unit.category == SCENE_VOCABULARY.category(unit.concept)
+        if mode == "iqr":  # thresholds fit each concept: high IoU, and both cut-offs cleared
+            assert unit.interpretable and unit.iou > 0.1 and unit.iqr > 0.05
+    noise = layer.units[len(PLANTED) :]
+    assert not any(unit.interpretable for unit in noise)
+    assert noise[-1].concept == "-" and noise[-1].iou == 0.0  # the dead unit
+    planted_iou = min(u.iou for u in layer.units[: len(PLANTED)] if u.interpretable)
+    assert max(u.iou for u in noise) < planted_iou
+
+
+@pytest.mark.parametrize("mode", ["quantile", "iqr"])
+def test_iou_equals_brute_force_on_the_same_thresholds(
+    dissections: dict[str, DissectionResult],
+    planted_generator: PlantedSceneGenerator,
+    scene_segmenter: SceneLabelSegmenter,
+    latent_sets: Latents,
+    mode: str,
+) -> None:
+    layer = dissections[mode]["layer1"]
+    thresholds = torch.tensor([unit.threshold for unit in layer.units])
+    expected = brute_force_iou(planted_generator, scene_segmenter, latent_sets[0], thresholds)
+    torch.testing.assert_close(layer.iou_table.double(), expected, atol=1e-6, rtol=0)
+    best = torch.tensor([unit.iou for unit in layer.units], dtype=torch.float64)
+    torch.testing.assert_close(best, expected.max(dim=1).values, atol=1e-6, rtol=0)
+
+
+def test_quantile_thresholds_hit_the_top_fraction(
+    dissections: dict[str, DissectionResult],
+    planted_generator: PlantedSceneGenerator,
+    latent_sets: Latents,
+) -> None:
+    layer = dissections["quantile"]["layer1"]
+    with trace(planted_generator, "layer1") as features:
+        planted_generator(latent_sets[0])
+    up = F.interpolate(features["layer1"], size=32, mode="bilinear", align_corners=False)
+    thresholds = torch.tensor([unit.threshold for unit in layer.units]).view(1, -1, 1, 1)
+    realised = (up > thresholds).double().mean(dim=(0, 2, 3))[:-1]  # the dead unit has ties
+    torch.testing.assert_close(realised, torch.full_like(realised, 0.01), rtol=0.05, atol=0)
+
+
+def test_summary_and_top_samples(dissections: dict[str, DissectionResult]) -> None:
+    result = dissections["iqr"]
+    layer = result["layer1"]
+    summary = layer.summary
+    assert summary.num_units == len(PLANTED) + 4
+    assert summary.num_interpretable == len(PLANTED) == summary.num_concepts
+    assert summary.units_per_concept == dict.fromkeys(PLANTED, 1)
+    assert sum(summary.category_counts.values()) == len(PLANTED)
+    assert summary.category_counts["part"] == 4  # roof, door, dome, trunk
+    assert next(u.unit for u in layer.interpretable_units()) in range(len(PLANTED))
+    for unit in layer.units:
+        assert len(unit.top_samples) == 10 and len(set(unit.top_samples)) == 10
+        assert all(0 <= i < 48 for i in unit.top_samples)
+    settings = result.settings
+    assert (settings.num_probe, settings.num_threshold, settings.num_levels) == (48, 48, 100)
+    assert settings.min_iqr == 0.01
+    json.dumps(result.to_dict())  # plain values only
+
+
+def test_category_mode_and_several_layers(
+    scene_segmenter: SceneLabelSegmenter, latent_sets: Latents
+) -> None:
+    class TwoLayers(PlantedSceneGenerator):
+        def __init__(self) -> None:
+            super().__init__(["sky", "door"], feature_size=8, num_noise=1)
+            self.layer2 = torch.nn.AvgPool2d(2)
+
+        def forward(self, z: torch.Tensor) -> torch.Tensor:
+            with trace(self, "layer1") as features:
+                images = super().forward(z)
+            self.layer2(features["layer1"])
+            return images
+
+    probe = latent_sets[0][:20]
+    result = dissect(TwoLayers(), ["layer1", "layer2"], scene_segmenter, probe, iou_mode="category")
+    assert list(result.layers) == ["layer1", "layer2"]
+    assert result["layer2"].iou_table.shape == (4, len(SCENE_VOCABULARY))
+    assert result["layer1"].units[1].concept == "door"
+    assert result.settings.resolution == 32  # the image resolution (capped at 128)
+
+
+def test_bad_arguments_raise(
+    planted_generator: PlantedSceneGenerator,
+    scene_segmenter: SceneLabelSegmenter,
+    latent_sets: Latents,
+) -> None:
+    probe = latent_sets[0][:4]
+    with pytest.raises(ValueError, match=r"unknown layer 'layer9'.*layer1"):
+        dissect(planted_generator, "layer9", scene_segmenter, probe)
+    with pytest.raises(ValueError, match="latents_threshold"):
+        dissect(planted_generator, "layer1", scene_segmenter, probe, threshold_mode="iqr")
+    with pytest.raises(ValueError, match="threshold_mode"):
+        dissect(planted_generator, "layer1", scene_segmenter, probe, threshold_mode="top")
+    with pytest.raises(ValueError, match="iou_mode"):
+        dissect(planted_generator, "layer1", scene_segmenter, probe, iou_mode="all")
+    with pytest.raises(ValueError, match="quantile"):
+        dissect(planted_generator, "layer1", scene_segmenter, probe, quantile=0.0)
+    with pytest.raises(ValueError, match="latents_probe"):
+        dissect(planted_generator, "layer1", scene_segmenter, torch.zeros(0, 2))
