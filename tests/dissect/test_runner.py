@@ -166,3 +166,17 @@ def test_bad_arguments_raise(
         dissect(planted_generator, "layer1", scene_segmenter, probe, quantile=0.0)
     with pytest.raises(ValueError, match="latents_probe"):
         dissect(planted_generator, "layer1", scene_segmenter, torch.zeros(0, 2))
+
+
+def test_generators_that_overshoot_the_image_range_are_clamped_before_segmentation():
+    """A ProgGAN has no output tanh; its samples leave [-1, 1] and the segmenter rejects them."""
+    from ganlens.models import ProgressiveGenerator
+    from ganlens.segment import load_scene_segmenter
+
+    torch.manual_seed(0)
+    generator = ProgressiveGenerator(resolution=32, latent_size=8, fmap_base=64, fmap_max=16)
+    latents = torch.randn(16, 8)
+    with torch.no_grad():
+        assert generator(latents).abs().max() > 1.5  # the case that used to raise
+    result = dissect(generator, ["layer2", "layer6"], load_scene_segmenter(), latents, batch_size=8)
+    assert len(result["layer6"].units) == generator.channels[2]  # layer6: the 16 px block

@@ -90,13 +90,17 @@ def _generate(
     description: str,
     progress: bool,
 ) -> Iterator[tuple[Tensor, Tensor, dict[str, Tensor]]]:
-    """Yield ``(sample indices, images, featuremaps by layer)`` batch by batch."""
+    """Yield ``(sample indices, images, featuremaps by layer)`` batch by batch.
+
+    Images are clamped to [-1, 1], as they are when shown: generators without an output tanh
+    (ProgGAN) overshoot, and segmenters accept only that range.
+    """
     device = _device(generator)
     starts = range(0, latents.shape[0], batch_size)
     for start in _progress(starts, description, progress):
         z = latents[start : start + batch_size].to(device)
         with torch.no_grad(), trace(generator, layers) as features:
-            images = generator(z)
+            images = generator(z).clamp(-1.0, 1.0)
         indices = torch.arange(start, start + z.shape[0], device=device)
         for name in layers:
             if name not in features or features[name].ndim != 4:
@@ -155,7 +159,8 @@ def dissect(
     """Dissect layers of a generator against a segmenter's concepts.
 
     Args:
-        generator: Maps latents ``[n, ...]`` to images ``[n, 3, H, W]`` in [-1, 1]; runs on the
+        generator: Maps latents ``[n, ...]`` to images ``[n, 3, H, W]`` in [-1, 1] (clamped to it
+            before segmentation); runs on the
             device of its parameters (or buffers), the latents are moved there.
         layers: Dotted name(s) of layers whose outputs ``[n, U, h, w]`` are dissected.
         segmenter: Object with ``vocabulary`` and ``segment(images, resolution)`` returning
