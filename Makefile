@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-demo: $(STAMP)  ## render the scene world with its labels
+demo: $(STAMP)  ## render the scene world with its labels, then dissect the shipped scene GAN
 	$(BIN)/python -m ganlens.data.scenes --out $(OUT)/scenes.png --count 8 --resolution 64
+	$(BIN)/python -m ganlens.dissect --count 512
 
 lint: $(STAMP)  ## ruff, formatting and mypy
 	$(BIN)/ruff check .

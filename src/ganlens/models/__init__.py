@@ -25,6 +25,7 @@ from ganlens.models.layers import (
     PixelNorm,
     he_constant,
 )
+from ganlens.models.pretrained import export_generator, load_scene_generator
 from ganlens.models.weights import load_proggan_generator, normalize_proggan_state_dict
 
 __all__ = [
@@ -40,8 +41,10 @@ __all__ = [
     "ProgressiveDiscriminator",
     "ProgressiveGenerator",
     "ToRGB",
+    "export_generator",
     "he_constant",
     "load_proggan_generator",
+    "load_scene_generator",
     "normalize_proggan_state_dict",
     "progressive_channels",
     "resolve_channels",
