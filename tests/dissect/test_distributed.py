@@ -1,6 +1,7 @@
 """DDP parity of the dissection metrics: a real two-process gloo run, and an emulated gather.
 
-The real run (marked slow) spawns two ranks on CPU; the fast test replays torchmetrics' sync with
+The real run spawns two ranks on CPU (about 20 s; part of the default run because it is the
+only check of a real process group); the fast test replays torchmetrics' sync with
 a ``dist_sync_fn`` that returns both halves' states, exercising the same reductions.
 """
 
@@ -40,7 +41,6 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.mark.slow  # three interpreters start: about 25 s on two busy cores
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed unavailable")
 def test_two_process_ddp_equals_single_process(tmp_path: Path) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
