@@ -1,0 +1,89 @@
+"""One logged record per evaluation: scalars to every Lightning logger, media to W&B with them.
+
+Monitors call :func:`log_evaluation` once per evaluation, on every rank after their metrics have
+synced; it writes on rank zero only and holds no collective. Keys follow the scheme documented in
+the README (``dissect/<layer>/...``, ``quality/...``, ``causal/<layer>/<concept>/...``) and every
+record carries ``epoch``, the step metric of those key families in W&B. Lightning's
+``WandbLogger`` makes a separate history row for every ``log_image`` / ``log_table`` call, so
+this function calls ``experiment.log`` once with the scalars and the media together. A failing
+logger warns once and never stops training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pytorch_lightning as pl
+from pytorch_lightning.loggers import WandbLogger
+from pytorch_lightning.utilities import rank_zero_only, rank_zero_warn
+
+__all__ = ["EPOCH_KEY", "STEP_METRIC_GROUPS", "log_evaluation"]
+
+EPOCH_KEY = "epoch"
+STEP_METRIC_GROUPS = ("dissect", "quality", "causal")
+"""Key families plotted against ``epoch`` in W&B."""
+
+MediaBuilder = Callable[[], Any]
+_warned: set[tuple[str, str]] = set()
+_defined: set[int] = set()
+
+
+def _define_step_metrics(experiment: Any) -> None:
+    if id(experiment) in _defined:
+        return
+    experiment.define_metric(EPOCH_KEY)
+    for group in STEP_METRIC_GROUPS:
+        experiment.define_metric(f"{group}/*", step_metric=EPOCH_KEY)
+    _defined.add(id(experiment))
+
+
+def _warn_once(owner: str, logger: Any, error: Exception) -> None:
+    key = (owner, type(logger).__name__)
+    if key not in _warned:
+        _warned.add(key)
+        rank_zero_warn(f"{owner} could not log to {type(logger).__name__} (continuing): {error!r}")
+
+
+@rank_zero_only
+def log_evaluation(
+    trainer: pl.Trainer,
+    scalars: Mapping[str, float],
+    media: Mapping[str, MediaBuilder] | None = None,
+    *,
+    owner: str = "ganlens",
+) -> None:
+    """Log one evaluation's values for the trainer's current epoch, on rank zero.
+
+    Args:
+        trainer: The running trainer; every logger in ``trainer.loggers`` receives the scalars
+            (with ``epoch``) at ``trainer.global_step``.
+        scalars: Key to number.
+        media: Key to a zero-argument function building a W&B object (``wandb.Table``,
+            ``wandb.Image``, a ``wandb.plot`` chart); called only when a ``WandbLogger`` is
+            attached, and logged in the same record as the scalars.
+        owner: Name used in the warning when a logger fails.
+
+    Example:
+        >>> from pytorch_lightning.loggers import CSVLogger
+        >>> import tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> trainer = pl.Trainer(logger=CSVLogger(folder), enable_progress_bar=False)
+        >>> log_evaluation(trainer, {"quality/swd": 12.5})
+        >>> trainer.logger.save()
+        >>> "quality/swd" in open(trainer.logger.experiment.metrics_file_path).read()
+        True
+    """
+    epoch = trainer.current_epoch
+    for logger in trainer.loggers:
+        try:
+            if isinstance(logger, WandbLogger):
+                experiment = logger.experiment
+                _define_step_metrics(experiment)
+                built = {key: build() for key, build in (media or {}).items()}
+                record = {**scalars, **built, EPOCH_KEY: epoch}
+                experiment.log({**record, "trainer/global_step": trainer.global_step})
+            else:
+                logger.log_metrics({**scalars, EPOCH_KEY: epoch}, step=trainer.global_step)
+        except Exception as error:  # a broken logger must never stop training
+            _warn_once(owner, logger, error)
