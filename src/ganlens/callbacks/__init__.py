@@ -1,5 +1,7 @@
 """Lightning callbacks that schedule ganlens metrics and log their results."""
 
+from ganlens.callbacks.dissection import DissectionMonitor
+from ganlens.callbacks.logging import log_evaluation
 from ganlens.callbacks.samples import SampleGridMonitor
 
-__all__ = ["SampleGridMonitor"]
+__all__ = ["DissectionMonitor", "SampleGridMonitor", "log_evaluation"]

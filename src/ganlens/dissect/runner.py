@@ -15,8 +15,10 @@ forward pass with :func:`ganlens.hooks.trace`, and each image is segmented once 
   IQR search picks each unit's level) and on the probe set (where IoU is reported at that level).
   Counting at B levels costs the same for any B > 1 (:mod:`ganlens.functional.unit_concept_iou`).
 
-The runner works in one process: its metrics do not sync (``sync_on_compute=False``). To dissect
-across processes, stream the metrics of :mod:`ganlens.metrics` yourself; they sync exactly.
+By default the runner works in one process and its metrics do not sync. With ``distributed=True``
+inside an initialised ``torch.distributed`` group, every process dissects its contiguous share of
+each latent set and the metric states sync on compute (sum states by all-reduce), so every
+process returns the single-process result; all processes must make the call.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from ganlens.functional.unit_dissection import UnitConceptIoUResult
 from ganlens.hooks import get_layer, trace
 from ganlens.metrics.top_activations import TopActivations
 from ganlens.metrics.unit_concept_iou import UnitConceptIoU
-from ganlens.metrics.unit_quantile import UnitQuantile
+from ganlens.metrics.unit_quantile import UnitQuantile, all_reduce_sum
 
 __all__ = ["THRESHOLD_MODES", "LabelSegmenter", "dissect"]
 
@@ -82,6 +84,18 @@ def _progress(items: Sequence[int], description: str, enabled: bool) -> Iterable
     return bar
 
 
+def _share(count: int, distributed: bool) -> range:
+    """The sample positions this process dissects: all, or its contiguous share of ``count``."""
+    if not distributed:
+        return range(count)
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        raise ValueError("distributed=True needs an initialised torch.distributed process group")
+    rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+    if count < world:
+        raise ValueError(f"each of the {world} processes needs a sample; got {count} latents")
+    return range(rank * count // world, (rank + 1) * count // world)
+
+
 def _generate(
     generator: nn.Module,
     layers: list[str],
@@ -89,16 +103,19 @@ def _generate(
     batch_size: int,
     description: str,
     progress: bool,
+    distributed: bool = False,
 ) -> Iterator[tuple[Tensor, Tensor, dict[str, Tensor]]]:
     """Yield ``(sample indices, images, featuremaps by layer)`` batch by batch.
 
     Images are clamped to [-1, 1], as they are when shown: generators without an output tanh
-    (ProgGAN) overshoot, and segmenters accept only that range.
+    (ProgGAN) overshoot, and segmenters accept only that range. Sample indices are positions in
+    the whole latent set, also when this process handles only its share.
     """
     device = _device(generator)
-    starts = range(0, latents.shape[0], batch_size)
+    share = _share(latents.shape[0], distributed)
+    starts = range(share.start, share.stop, batch_size)
     for start in _progress(starts, description, progress):
-        z = latents[start : start + batch_size].to(device)
+        z = latents[start : min(start + batch_size, share.stop)].to(device)
         with torch.no_grad(), trace(generator, layers) as features:
             images = generator(z).clamp(-1.0, 1.0)
         indices = torch.arange(start, start + z.shape[0], device=device)
@@ -155,6 +172,7 @@ def dissect(
     num_levels: int = 100,
     top_k: int = 10,
     progress: bool = False,
+    distributed: bool = False,
 ) -> DissectionResult:
     """Dissect layers of a generator against a segmenter's concepts.
 
@@ -178,6 +196,9 @@ def dissect(
         num_levels: Candidate levels B of the IQR search (default 100).
         top_k: Top-activating probe samples recorded per unit.
         progress: Show tqdm progress bars.
+        distributed: Split the latents across the processes of the initialised
+            ``torch.distributed`` group and sync the metrics; every process must call this and
+            receives the same result.
 
     Returns:
         :class:`~ganlens.dissect.result.DissectionResult`.
@@ -211,6 +232,7 @@ def dissect(
         )
     if resolution is not None and resolution < 1:
         raise ValueError(f"resolution must be a positive int or None; got {resolution}")
+    _share(1 << 30, distributed)  # fail early without a process group
     _check_latents(latents_probe, "latents_probe")
     if latents_threshold is not None:
         _check_latents(latents_threshold, "latents_threshold")
@@ -225,14 +247,21 @@ def dissect(
 
     # Pass 1: per-unit quantiles (thresholds) on the threshold set.
     quantiles: dict[str, UnitQuantile] = {}
+    description = "dissect pass 1 (thresholds)"
     for _, images, features in _generate(
-        generator, names, threshold_set, batch_size, "dissect pass 1 (thresholds)", progress
+        generator, names, threshold_set, batch_size, description, progress, distributed
     ):
         size = size or min(int(images.shape[-1]), MAX_DEFAULT_RESOLUTION)
         for name in names:
             if name not in quantiles:
                 num_units = features[name].shape[1]
-                quantiles[name] = UnitQuantile(num_units, fractions, size, sync_on_compute=False)
+                quantiles[name] = UnitQuantile(
+                    num_units,
+                    fractions,
+                    size,
+                    sync_on_compute=distributed,
+                    dist_sync_fn=all_reduce_sum,
+                )
                 quantiles[name].to(device)
             quantiles[name].update(features[name])
     assert size is not None
@@ -248,14 +277,15 @@ def dissect(
                 top_fractions=fractions if iqr else None,
                 min_iou=min_iou,
                 min_iqr=min_iqr if iqr else None,
-                sync_on_compute=False,
+                sync_on_compute=distributed,
+                dist_sync_fn=all_reduce_sum,
             ).to(device)
             for name in names
         }
 
     probe, held_out = counter(), (counter() if iqr else {})
     tops = {
-        n: TopActivations(q.num_units, top_k, sync_on_compute=False).to(device)
+        n: TopActivations(q.num_units, top_k, sync_on_compute=distributed).to(device)
         for n, q in quantiles.items()
     }
     sets: list[tuple[str, Tensor, dict[str, UnitConceptIoU]]] = [("probe", latents_probe, probe)]
@@ -265,7 +295,7 @@ def dissect(
     for label, latents, metrics in sets:
         description = f"dissect pass 2 ({label} counts)"
         for indices, images, features in _generate(
-            generator, names, latents, batch_size, description, progress
+            generator, names, latents, batch_size, description, progress, distributed
         ):
             segmentation = segmenter.segment(images, size)
             for name in names:
