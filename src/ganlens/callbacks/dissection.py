@@ -102,7 +102,7 @@ class DissectionMonitor(pl.Callback):
 
     def __init__(
         self,
-        layers: Sequence[str] = ("layer4",),
+        layers: Sequence[str] = ("layer4", "layer6"),
         num_samples: int = 128,
         every_n_epochs: int = 1,
         threshold_mode: str = "iqr",
