@@ -1,0 +1,114 @@
+"""Both monitors in a real tiny ProgGAN run with WandbLogger(offline=True), read back from .wandb.
+
+The run's ``run-*.wandb`` transaction log is read with :mod:`ganlens.report.wandb_history` and
+every documented key is checked for every evaluated epoch; then the run is resumed from its
+checkpoint and the lineage must continue.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import pytorch_lightning as pl
+import torch
+import wandb
+from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.loggers import WandbLogger
+
+from ganlens.callbacks import DissectionMonitor
+from ganlens.data import SCENE_VOCABULARY
+from ganlens.data.datamodules import SceneDataModule
+from ganlens.report.wandb_history import find_run_files, read_history, read_records, read_table
+from ganlens.training import GrowthPhase, ProgressiveGAN
+
+PHASES = [GrowthPhase(4, 0, 32), GrowthPhase(8, 32, 32), GrowthPhase(16, 64, 64)]
+LAYERS = {"layer4": 16, "layer6": 16}  # name: units
+CATEGORIES = ("object", "part", "material")
+
+
+def monitors() -> list[pl.Callback]:
+    return [DissectionMonitor(list(LAYERS), num_samples=32, batch_size=32, table_units=4,
+                              thumbnails=2)]  # fmt: skip
+
+
+def fit(folder: Path, epochs: int, ckpt_path: str | None = None) -> tuple[pl.Trainer, list]:
+    gan = ProgressiveGAN(resolution=16, latent_size=16, fmap_base=64, fmap_max=16, schedule=PHASES)
+    data = SceneDataModule(16, 16, train_size=64, val_size=16, num_workers=0)
+    logger = WandbLogger(save_dir=folder, project="ganlens-test", offline=True)
+    callbacks = [*monitors(), ModelCheckpoint(dirpath=folder / "ckpt", save_last=True)]
+    trainer = pl.Trainer(accelerator="cpu", max_epochs=epochs, logger=logger, callbacks=callbacks,
+                         limit_val_batches=0, enable_progress_bar=False,
+                         enable_model_summary=False)  # fmt: skip
+    trainer.fit(gan, datamodule=data, ckpt_path=ckpt_path)
+    wandb.finish()  # Lightning's WandbLogger leaves the run open
+    return trainer, callbacks
+
+
+def history(folder: Path, timeout: float = 60.0) -> tuple[Path, list[dict]]:
+    """The run's rows, once W&B's service has written the run's exit record."""
+    (run,) = find_run_files(folder)
+    deadline = time.monotonic() + timeout
+    while not any(r.WhichOneof("record_type") == "exit" for r in read_records(run)):
+        assert time.monotonic() < deadline, f"{run} has no exit record after {timeout} s"
+        time.sleep(0.5)
+    return run, read_history(run)
+
+
+def dissection_keys(layer: str) -> list[str]:
+    prefix = f"dissect/{layer}"
+    keys = [f"{prefix}/{name}" for name in ("interpretable_units", "concepts", "mean_iou")]
+    keys += [f"{prefix}/units_{category}" for category in CATEGORIES]
+    keys += [f"{prefix}/class/{name}" for name in SCENE_VOCABULARY.names[1:]]
+    return [*keys, f"{prefix}/units", f"{prefix}/lineage", f"{prefix}/class_distribution_table"]
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("run")
+    trainer, callbacks = fit(folder, epochs=3)
+    return folder, trainer, callbacks
+
+
+def test_every_documented_key_is_logged_for_every_evaluated_epoch(first_run):
+    folder, _, callbacks = first_run
+    run, rows = history(folder)
+    evaluated = [e.epoch for e in callbacks[0].lineage.entries["layer4"]]
+    assert evaluated == [1, 2]  # 16 px images from epoch 1 on
+    records = {row["epoch"]: row for row in rows if "dissect/layer4/concepts" in row}
+    assert sorted(records) == evaluated
+    for epoch, row in records.items():
+        for layer, units in LAYERS.items():
+            prefix = f"dissect/{layer}"
+            for key in dissection_keys(layer):
+                assert key in row, (epoch, key)
+            counts = [row[k] for k in dissection_keys(layer)[:2] + dissection_keys(layer)[3:6]]
+            assert all(isinstance(c, int) and 0 <= c <= units for c in counts), counts
+            assert (
+                sum(row[f"{prefix}/units_{c}"] for c in CATEGORIES)
+                == row[f"{prefix}/interpretable_units"]
+            )
+            assert 0.0 <= row[f"{prefix}/mean_iou"] <= 1.0
+            assert row[f"{prefix}/lineage"]["_type"] == "image-file"
+            table = read_table(run, row[f"{prefix}/units"])
+            assert table.columns[:3] == ["unit", "concept", "category"] and len(table.rows) == 4
+        for layer in LAYERS:  # defined from the second evaluation, when a unit was kept
+            stability = callbacks[0].lineage.stability(layer) if epoch == evaluated[1] else None
+            assert row.get(f"dissect/{layer}/concept_stability") == stability
+
+
+def test_resuming_continues_the_lineage_on_the_same_bank(first_run, tmp_path):
+    folder, _, callbacks = first_run
+    _, resumed = fit(tmp_path, epochs=4, ckpt_path=str(folder / "ckpt" / "last.ckpt"))
+    before, after = callbacks[0], resumed[0]
+    assert torch.equal(after.latents_probe, before.latents_probe)
+    for layer in LAYERS:
+        epochs = [e.epoch for e in after.lineage.entries[layer]]
+        assert epochs == [1, 2, 3]
+        for old, new in zip(
+            before.lineage.entries[layer], after.lineage.entries[layer][:2], strict=True
+        ):
+            assert torch.equal(old.concept, new.concept) and torch.equal(old.iou, new.iou)
+    _, rows = history(tmp_path)
+    assert [row["epoch"] for row in rows if "dissect/layer4/concepts" in row] == [3]
