@@ -11,11 +11,24 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@# Debian's chromium for the report's browser test (Playwright drives it; it downloads nothing).
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		{ command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+		  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		  --no-install-recommends chromium >/dev/null; } || \
+		echo "warning: chromium is missing and apt-get could not install it (needs Debian and" \
+		"root); tests/report/test_browser.py fails until it is installed" >&2
 	touch $(STAMP)
 
-demo: $(STAMP)  ## render the scene world with its labels, then dissect the shipped scene GAN
+demo: $(STAMP)  ## train a 16 px ProgGAN for a few minutes with both monitors (W&B offline), print its
+                ## per-epoch numbers, then dissect the shipped scene GAN into an HTML report
 	$(BIN)/python -m ganlens.data.scenes --out $(OUT)/scenes.png --count 8 --resolution 64
-	$(BIN)/python -m ganlens.dissect --count 512
+	WANDB_MODE=$${WANDB_MODE:-offline} $(BIN)/python train.py fit --config configs/demo_cpu.yaml \
+		--config callbacks/interpretability.yaml --config callbacks/quality.yaml \
+		--trainer.default_root_dir $(OUT)/demo
+	$(BIN)/python -m ganlens.report.run_summary $(OUT)/demo
+	$(BIN)/python dissect.py units --layers layer2 layer4 layer6 --samples 256 --out $(OUT)/dissect_scene
+	@echo "Report of the shipped scene GAN: $(OUT)/dissect_scene/dissect.html"
 
 lint: $(STAMP)  ## ruff, formatting and mypy
 	$(BIN)/ruff check .

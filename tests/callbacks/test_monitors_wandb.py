@@ -7,7 +7,6 @@ checkpoint and the lineage must continue.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -17,10 +16,10 @@ import wandb
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import WandbLogger
 
-from ganlens.callbacks import DissectionMonitor
+from ganlens.callbacks import DissectionMonitor, ImageQualityMonitor
 from ganlens.data import SCENE_VOCABULARY
 from ganlens.data.datamodules import SceneDataModule
-from ganlens.report.wandb_history import find_run_files, read_history, read_records, read_table
+from ganlens.report.wandb_history import find_run_files, read_table, wait_for_run
 from ganlens.training import GrowthPhase, ProgressiveGAN
 
 PHASES = [GrowthPhase(4, 0, 32), GrowthPhase(8, 32, 32), GrowthPhase(16, 64, 64)]
@@ -30,7 +29,8 @@ CATEGORIES = ("object", "part", "material")
 
 def monitors() -> list[pl.Callback]:
     return [DissectionMonitor(list(LAYERS), num_samples=32, batch_size=32, table_units=4,
-                              thumbnails=2)]  # fmt: skip
+                              thumbnails=2),
+            ImageQualityMonitor(num_images=32, batch_size=32)]  # fmt: skip
 
 
 def fit(folder: Path, epochs: int, ckpt_path: str | None = None) -> tuple[pl.Trainer, list]:
@@ -46,14 +46,10 @@ def fit(folder: Path, epochs: int, ckpt_path: str | None = None) -> tuple[pl.Tra
     return trainer, callbacks
 
 
-def history(folder: Path, timeout: float = 60.0) -> tuple[Path, list[dict]]:
+def history(folder: Path) -> tuple[Path, list[dict]]:
     """The run's rows, once W&B's service has written the run's exit record."""
     (run,) = find_run_files(folder)
-    deadline = time.monotonic() + timeout
-    while not any(r.WhichOneof("record_type") == "exit" for r in read_records(run)):
-        assert time.monotonic() < deadline, f"{run} has no exit record after {timeout} s"
-        time.sleep(0.5)
-    return run, read_history(run)
+    return run, wait_for_run(run).history
 
 
 def dissection_keys(layer: str) -> list[str]:
@@ -96,6 +92,24 @@ def test_every_documented_key_is_logged_for_every_evaluated_epoch(first_run):
         for layer in LAYERS:  # defined from the second evaluation, when a unit was kept
             stability = callbacks[0].lineage.stability(layer) if epoch == evaluated[1] else None
             assert row.get(f"dissect/{layer}/concept_stability") == stability
+
+
+def test_quality_keys_are_logged_for_every_evaluated_epoch(first_run):
+    folder, _, _ = first_run
+    _, rows = history(folder)
+    records = {row["epoch"]: row for row in rows if "quality/swd" in row}
+    assert sorted(records) == [1, 2]  # from the 16 px stage on
+    for row in records.values():
+        assert row["quality/resolution"] == 16 and row["quality/images_shown"] > 0
+        for key in (
+            "quality/swd",
+            "quality/swd_16px",
+            "quality/swd_floor",
+            "quality/swd_floor_16px",
+        ):
+            assert row[key] > 0, key
+        assert row["quality/swd"] > row["quality/swd_floor"]  # an untrained GAN is far from real
+        assert 0 < row["quality/fsd"] < float("inf") and "quality/fid" not in row
 
 
 def test_resuming_continues_the_lineage_on_the_same_bank(first_run, tmp_path):

@@ -2,6 +2,12 @@
 
 from ganlens.callbacks.dissection import DissectionMonitor
 from ganlens.callbacks.logging import log_evaluation
+from ganlens.callbacks.quality import ImageQualityMonitor
 from ganlens.callbacks.samples import SampleGridMonitor
 
-__all__ = ["DissectionMonitor", "SampleGridMonitor", "log_evaluation"]
+__all__ = [
+    "DissectionMonitor",
+    "ImageQualityMonitor",
+    "SampleGridMonitor",
+    "log_evaluation",
+]

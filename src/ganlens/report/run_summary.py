@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ganlens.report.wandb_history import find_run_files, read_history
+from ganlens.report.wandb_history import find_run_files, wait_for_run
 
 __all__ = ["epoch_table", "main"]
 
@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"no W&B run file (run-*.wandb) under {args.folder}")
     run = max(runs, key=lambda path: path.stat().st_mtime)
     print(f"W&B run: {run.parent}")
-    print(epoch_table(read_history(run)))
+    print(epoch_table(wait_for_run(run).history))
     print(f"Upload it to view the dashboards: wandb sync {run.parent}")
     return 0
 
