@@ -1,5 +1,13 @@
 """The math of ganlens as pure functions on tensors (torchmetrics convention)."""
 
+from ganlens.functional.causal_effect import (
+    CAUSAL_VARIANTS,
+    average_causal_effect,
+    cell_windows,
+    concept_presence,
+    insertion_constant,
+    pool_to_grid,
+)
 from ganlens.functional.dissection import (
     LayerSummary,
     concept_category_index,
@@ -43,6 +51,7 @@ from ganlens.functional.unit_quantile import (
 )
 
 __all__ = [
+    "CAUSAL_VARIANTS",
     "IOU_MODES",
     "IQRThresholdSearch",
     "LayerSummary",
@@ -51,9 +60,13 @@ __all__ = [
     "UnitConceptCounts",
     "UnitConceptHistograms",
     "UnitConceptIoUResult",
+    "average_causal_effect",
+    "cell_windows",
     "concept_category_index",
+    "concept_presence",
     "histogram_bin_edges",
     "information_quality_ratio",
+    "insertion_constant",
     "iqr_threshold_search",
     "iqr_top_fractions",
     "laplacian_pyramid",
@@ -61,6 +74,7 @@ __all__ = [
     "level_resolutions",
     "merge_top_tables",
     "num_histogram_bins",
+    "pool_to_grid",
     "pyramid_down",
     "pyramid_up",
     "sliced_wasserstein_distance",

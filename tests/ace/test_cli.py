@@ -1,0 +1,79 @@
+"""``dissect.py ace`` as a user types it: on the planted toy (fast) and the shipped model (slow)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from ganlens.ace.cli import main
+
+PLANTED = "ganlens.ace.planted:"
+TOY = ["--generator", f"{PLANTED}PlantedCausalGenerator", "--layer", "layer1",
+       "--segmenter", f"{PLANTED}PlantedConceptSegmenter"]  # fmt: skip
+KEYS = {"layer", "concept", "num_units", "alpha", "ranking", "curves", "settings", "fit", "units"}
+
+
+def test_cli_end_to_end_on_the_planted_toy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [*TOY, "--concept", "tree", "--samples", "48", "--eval-samples", "32",
+            "--steps", "80", "--top-n", "4", "--dissect-samples", "96", "--out", str(tmp_path),
+            "--progress", "false"]  # fmt: skip
+    assert main(argv) == 0
+    record = json.loads((tmp_path / "ace" / "layer1" / "tree.json").read_text())
+    assert set(record) >= KEYS and record["num_units"] == 8 == len(record["alpha"])
+    assert set(record["ranking"]["ace"][:3]) == {3, 4, 5}  # the planted causal units
+    assert set(record["ranking"]["iou"][:3]) == {0, 1, 2}  # the decoys
+    curves = record["curves"]
+    assert curves["n"] == [1, 2, 3, 4]
+    assert curves["ablation"]["ace"][2] > 0.99 and curves["ablation"]["iou"][2] == 0.0
+    assert curves["insertion"]["ace"][2] > 0.99 and curves["insertion"]["iou"][2] == 0.0
+    assert record["fit"]["steps"] == 80 and record["fit"]["seconds"] > 0
+    assert Image.open(tmp_path / "ace" / "layer1" / "tree.png").format == "PNG"
+    assert "layer1/tree" in capsys.readouterr().out
+
+
+def test_cli_reads_a_yaml_config_and_a_dissection(tmp_path: Path) -> None:
+    dissection = {"concept_names": ["-", "tree"],
+                  "layers": {"layer1": {"iou_table": [[0, u / 10] for u in range(8)]}}}  # fmt: skip
+    (tmp_path / "dissect.json").write_text(json.dumps(dissection))
+    config = tmp_path / "ace.yaml"
+    config.write_text(
+        f"concept: [tree]\nsamples: 16\neval_samples: 16\nsteps: 3\ntop_n: 2\nprogress: false\n"
+        f"dissection: {tmp_path / 'dissect.json'}\nout: {tmp_path / 'out'}\n"
+    )
+    assert main([*TOY, "--config", str(config)]) == 0
+    record = json.loads((tmp_path / "out" / "ace" / "layer1" / "tree.json").read_text())
+    assert record["ranking"]["iou"][:3] == [7, 6, 5]
+    assert record["settings"]["iou_source"].endswith("dissect.json")
+    assert record["fit"]["steps"] == 3
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--concept", "unicorn"], "unknown concept 'unicorn'"),
+        (["--concept", "tree", "--layer", "layer9"], "unknown layer 'layer9'"),
+        (["--concept", "tree", "--steps", "0"], "--steps must be >= 1"),
+    ],
+)
+def test_cli_errors_name_the_problem(
+    extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([*TOY, *extra])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_on_the_shipped_scene_model(tmp_path: Path) -> None:
+    argv = ["--concept", "tree", "--samples", "32", "--eval-samples", "16", "--steps", "10",
+            "--top-n", "3", "--dissect-samples", "32", "--out", str(tmp_path),
+            "--progress", "false"]  # fmt: skip
+    assert main(argv) == 0
+    record = json.loads((tmp_path / "ace" / "layer4" / "tree.json").read_text())
+    assert record["num_units"] == 128 and len(record["curves"]["ablation"]["ace"]) == 3
