@@ -1,0 +1,195 @@
+"""``dissect.py units`` / ``report`` / ``ace`` as a user runs them, on the shipped scene GAN.
+
+Covers the outputs (dissect.json valid against its schema, unit images, HTML), cache reuse and
+invalidation, and interrupted runs (no partial output under a final name; a re-run completes and
+reuses the finished stages).
+"""
+
+import json
+import os
+import shutil
+import sys
+import types
+
+import pytest
+
+import ganlens.dissect.cache as cache_module
+import ganlens.dissect.units as units_module
+from ganlens.dissect.cli import build_parser, main
+from ganlens.report.dissect_json import read_dissect_json, validate_dissect_json
+
+ARGS = ["units", "--layers", "layer4", "layer6", "--samples", "24", "--images-per-unit", "2",
+        "--batch-size", "48", "--quiet"]  # fmt: skip
+FINAL = ("dissect.json", "dissect.html", "layers.html")
+
+
+class Spy:
+    """Wraps ``ganlens.dissect.units.dissect`` and records which layers each call dissected."""
+
+    def __init__(self, monkeypatch):
+        self.calls: list[list[str]] = []
+        real = units_module.dissect
+
+        def spy(generator, layers, *args, **kwargs):
+            self.calls.append(list(layers))
+            return real(generator, layers, *args, **kwargs)
+
+        monkeypatch.setattr(units_module, "dissect", spy)
+
+
+def run(out, *extra, verbose=False):
+    args = [*ARGS, "--out", str(out), *extra]
+    return main([a for a in args if not (verbose and a == "--quiet")])
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    out = tmp_path_factory.mktemp("units") / "out"
+    assert run(out) == 0
+    return out
+
+
+@pytest.fixture
+def copy_of_finished(finished, tmp_path):
+    return shutil.copytree(finished, tmp_path / "out")
+
+
+def test_units_writes_valid_json_images_and_report(finished):
+    document = read_dissect_json(finished)
+    validate_dissect_json(document)
+    assert [layer["layer"] for layer in document["layers"]] == ["layer4", "layer6"]
+    assert document["settings"]["num_probe"] == 24 and document["settings"]["seed"] == 0
+    for layer in document["layers"]:
+        assert (
+            layer["num_units"] == len(layer["units"]) == (128 if layer["layer"] == "layer4" else 64)
+        )
+        images = {unit["image"] for unit in layer["units"]}
+        assert len(images) == layer["num_units"]
+        assert all((finished / image).read_bytes()[:4] == b"\x89PNG" for image in images)
+    html = (finished / "dissect.html").read_text()
+    assert html.count('class="unit ') == 128 + 64 and 'data-sort="iou"' in html
+
+
+def test_a_rerun_reuses_every_stage_and_writes_the_same_json(copy_of_finished, monkeypatch, capsys):
+    spy = Spy(monkeypatch)
+    monkeypatch.setattr(units_module, "top_sample_overlays", lambda *a, **k: pytest.fail("drew"))
+    before = (copy_of_finished / "dissect.json").read_text()
+    assert run(copy_of_finished, verbose=True) == 0
+    assert spy.calls == []
+    err = capsys.readouterr().err
+    for layer in ("layer4", "layer6"):
+        assert f"{layer}: reused cached dissection" in err and f"{layer}: reused unit images" in err
+    assert (copy_of_finished / "dissect.json").read_text() == before
+
+
+def test_changed_settings_recompute_and_new_layers_add_only_themselves(
+    copy_of_finished, monkeypatch
+):
+    spy = Spy(monkeypatch)
+    assert run(copy_of_finished, "--min-iou", "0.2") == 0
+    assert spy.calls == [["layer4", "layer6"]]
+    document = read_dissect_json(copy_of_finished)
+    assert document["settings"]["min_iou"] == 0.2
+    assert all(u["iou"] > 0.2 for layer in document["layers"] for u in layer["units"]
+               if u["interpretable"])  # fmt: skip
+    spy.calls.clear()
+    assert run(copy_of_finished, "--layers", "layer2", "layer4", "layer6") == 0
+    assert spy.calls == [["layer2"]]
+    assert [la["layer"] for la in read_dissect_json(copy_of_finished)["layers"]] == [
+        "layer2", "layer4", "layer6"
+    ]  # fmt: skip
+    spy.calls.clear()
+    assert run(copy_of_finished, "--force") == 0
+    assert spy.calls == [["layer4", "layer6"]]
+
+
+def test_an_interrupted_run_leaves_no_output_and_the_rerun_reuses_its_stages(
+    tmp_path, monkeypatch, capsys
+):
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(units_module, "_draw_units", interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            run(tmp_path)
+    assert not [name for name in FINAL if (tmp_path / name).exists()]
+    assert len(list((tmp_path / "cache").glob("*.pt"))) == 2
+    spy = Spy(monkeypatch)
+    assert run(tmp_path, verbose=True) == 0
+    assert spy.calls == [] and "layer4: reused cached dissection" in capsys.readouterr().err
+    validate_dissect_json(read_dissect_json(tmp_path))
+
+
+def test_an_interrupted_write_keeps_the_previous_json_whole(copy_of_finished, monkeypatch):
+    before = (copy_of_finished / "dissect.json").read_bytes()
+    real_replace = os.replace
+
+    def replace(source, target):
+        if os.fspath(target).endswith("dissect.json"):
+            raise KeyboardInterrupt
+        real_replace(source, target)
+
+    monkeypatch.setattr(cache_module.os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        run(copy_of_finished, "--min-iou", "0.3")
+    assert (copy_of_finished / "dissect.json").read_bytes() == before
+    assert not [p.name for p in copy_of_finished.iterdir() if p.name.endswith(".tmp")]
+    assert not [p.name for p in (copy_of_finished / "images").iterdir() if p.name.startswith(".")]
+
+
+def test_report_folds_in_ace_results_and_rebuilds_the_pages(copy_of_finished):
+    ace = {"layer": "layer6", "concept": "sky", "num_units": 64, "alpha": [0.5] * 64,
+           "ranking": {"ace": [3, 1], "iou": [1, 3]},
+           "curves": {"n": [1, 2], "ablation": {"ace": [0.2, 0.3], "iou": [0.1, 0.2]}}}  # fmt: skip
+    (copy_of_finished / "ace" / "layer6").mkdir(parents=True)
+    (copy_of_finished / "ace" / "layer6" / "sky.json").write_text(json.dumps(ace))
+    (copy_of_finished / "dissect.html").unlink()
+    assert main(["report", str(copy_of_finished), "--quiet"]) == 0
+    document = read_dissect_json(copy_of_finished)
+    validate_dissect_json(document)
+    layer6 = document["layers"][1]
+    assert [r["name"] for r in layer6["rankings"] if r["metric"] == "ace"] == ["sky-ace"]
+    assert 'class="chart line-chart"' in (copy_of_finished / "dissect.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--layers", "layr4"], "Did you mean 'layer4'"),
+        (["--segmenter", "nowhere"], "--segmenter must be 'scene', 'segformer:PATH'"),
+        (["--model", "missing.pth"], "generator file 'missing.pth' does not exist"),
+    ],
+)
+def test_bad_input_exits_2_naming_the_problem(tmp_path, capsys, extra, message):
+    assert run(tmp_path, *extra) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "dissect.json").exists()
+
+
+def test_report_without_a_dissection_exits_2(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "no dissect.json at" in capsys.readouterr().err
+
+
+def test_every_flag_has_help_text():
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    for name in ("units", "report"):
+        for action in commands[name]._actions:
+            assert action.help, f"{name} {action.option_strings or action.dest} lacks help"
+
+
+def test_ace_is_dispatched_with_its_arguments(monkeypatch):
+    seen = []
+    fake = types.ModuleType("ganlens.ace.cli")
+    fake.main = lambda argv: seen.append(argv) or 7
+    monkeypatch.setitem(sys.modules, "ganlens.ace.cli", fake)
+    assert main(["ace", "--concept", "door", "DIR"]) == 7
+    assert seen == [["--concept", "door", "DIR"]]
+
+
+def test_ace_without_the_ace_module_is_a_clear_error(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ganlens.ace.cli", None)  # makes the import fail
+    assert main(["ace", "--help"]) == 2
+    assert "ACE fitting is not available" in capsys.readouterr().err

@@ -1,0 +1,39 @@
+"""--wandb: the dissection's tables (with unit images), bar charts and counts in an offline run."""
+
+import torch
+
+from ganlens.dissect.planted import PlantedSceneGenerator, SceneLabelSegmenter
+from ganlens.dissect.units import UnitsSettings, run_units
+from ganlens.report.wandb_history import find_run_files, read_run, read_table
+from ganlens.report.wandb_summary import UNIT_COLUMNS, log_dissection
+
+
+def test_an_offline_run_holds_unit_tables_with_images_charts_and_counts(tmp_path):
+    generator = PlantedSceneGenerator(["sky", "grass", "door"], resolution=32, feature_size=8)
+    probe = torch.stack([torch.arange(24.0), torch.zeros(24)], dim=1)
+    document = run_units(
+        generator, ["layer1"], SceneLabelSegmenter(range(48), resolution=32), tmp_path,
+        probe=probe, held_out=probe + torch.tensor([24.0, 0.0]),
+        settings=UnitsSettings(images_per_unit=2), model={"source": "planted"}, progress=False,
+    )  # fmt: skip
+    run_dir = log_dissection(document, tmp_path, project="ganlens-test", mode="offline")
+    assert run_dir.parent == tmp_path / "wandb" and run_dir.name.startswith("offline-run-")
+    [run_file] = find_run_files(run_dir)
+    run = read_run(run_file)
+    assert run.finished and run.project == "ganlens-test" and len(run.history) == 1
+    summary = document["layers"][0]["summary"]
+    assert run.summary["layer1/num_interpretable"] == summary["num_interpretable"]
+    assert run.summary["layer1/part_units"] == summary["category_counts"]["part"]
+    assert run.config["threshold_mode"] == "iqr"
+
+    row = run.history[0]
+    units = read_table(run_file, row["layer1/units"])
+    assert units.columns == [*UNIT_COLUMNS, "image"]
+    assert units.column("concept") == [u["concept"] for u in document["layers"][0]["units"]]
+    assert units.column("iou") == [u["iou"] for u in document["layers"][0]["units"]]
+    assert all(cell["_type"] == "image-file" for cell in units.column("image"))
+
+    distribution = read_table(run_file, row["layer1/class_distribution_table"])
+    assert distribution.rows == [[e["concept"], e["count"]] for e in summary["class_distribution"]]
+    comparison = read_table(run_file, row["layers/comparison"])
+    assert comparison.column("interpretable") == [summary["num_interpretable"]]
