@@ -37,8 +37,8 @@ def test_cli_end_to_end_on_the_planted_toy(
 
 
 def test_cli_reads_a_yaml_config_and_a_dissection(tmp_path: Path) -> None:
-    dissection = {"concept_names": ["-", "tree"],
-                  "layers": {"layer1": {"iou_table": [[0, u / 10] for u in range(8)]}}}  # fmt: skip
+    tree = {"concept": "tree", "metric": "iou", "score": [-u / 10 for u in range(8)]}
+    dissection = {"layers": [{"layer": "layer1", "num_units": 8, "rankings": [tree]}]}
     (tmp_path / "dissect.json").write_text(json.dumps(dissection))
     config = tmp_path / "ace.yaml"
     config.write_text(
@@ -77,3 +77,23 @@ def test_cli_on_the_shipped_scene_model(tmp_path: Path) -> None:
     assert main(argv) == 0
     record = json.loads((tmp_path / "ace" / "layer4" / "tree.json").read_text())
     assert record["num_units"] == 128 and len(record["curves"]["ablation"]["ace"]) == 3
+
+
+def test_unit_iou_reads_the_dissect_json_that_dissect_py_units_writes() -> None:
+    # Regression: unit_iou expected layers keyed by name; dissect.json lists layer records.
+    import torch
+
+    from ganlens.ace.cli import unit_iou
+    from ganlens.dissect import dissect
+    from ganlens.dissect.planted import PlantedSceneGenerator, SceneLabelSegmenter
+    from ganlens.report.dissect_json import build_dissect_json
+
+    segmenter, z = SceneLabelSegmenter(range(16)), torch.arange(16.0)[:, None]
+    result = dissect(PlantedSceneGenerator(["sky", "grass"]), "layer1", segmenter, z)
+    doc = build_dissect_json(result, categories=segmenter.vocabulary.categories,
+                             model={"source": "toy", "fingerprint": "0" * 64})  # fmt: skip
+    grass = result.concept_names.index("grass")
+    expected = result["layer1"].iou_table[:, grass]
+    torch.testing.assert_close(unit_iou(doc, "layer1", "grass"), expected, atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="no layer 'layer9'"):
+        unit_iou(doc, "layer9", "grass")

@@ -110,27 +110,35 @@ def load_segmenter(source: str, device: str | torch.device) -> Any:
 def unit_iou(dissection: dict[str, Any], layer: str, concept: str) -> Tensor:
     """``[U]`` IoU of each unit with ``concept`` from a ``dissect.json``-style dict.
 
-    Reads ``layers[layer]["iou_table"]`` (``[U][C]``, columns named by ``concept_names``) when
-    present, else each unit's record (its IoU when its best concept is ``concept``, else 0).
+    Reads the ``dissect.json`` that ``dissect.py units`` writes (``layers`` a list of layer
+    records whose ``rankings`` hold ``-IoU`` per unit for each concept any unit overlaps; a
+    concept without a ranking has IoU 0 everywhere), or ``DissectionResult.to_dict()`` (``layers``
+    keyed by name; each unit's IoU counts when its best concept is ``concept``).
 
     Raises:
-        ValueError: If the layer or concept is missing (the message lists what is there).
+        ValueError: If the layer is missing (the message lists the layers there).
 
     Example:
         >>> data = {"layers": {"layer4": {"units": [{"concept": "tree", "iou": 0.3},
         ...                                        {"concept": "sky", "iou": 0.5}]}}}
         >>> unit_iou(data, "layer4", "tree").tolist()
         [0.30000001192092896, 0.0]
+        >>> doc = {"layers": [{"layer": "layer4", "num_units": 2, "rankings": [
+        ...     {"concept": "tree", "metric": "iou", "score": [-0.25, 0.0]}]}]}
+        >>> unit_iou(doc, "layer4", "tree").tolist(), unit_iou(doc, "layer4", "sky").tolist()
+        ([0.25, 0.0], [0.0, 0.0])
     """
     layers = dissection.get("layers", {})
+    if isinstance(layers, list):  # dissect.json of dissect.py units
+        layers = {record["layer"]: record for record in layers}
     if layer not in layers:
         raise ValueError(f"dissection has no layer {layer!r}; it has {sorted(layers)}")
     record = layers[layer]
-    if "iou_table" in record:
-        names = list(dissection.get("concept_names", []))
-        if concept not in names:
-            raise ValueError(f"dissection knows no concept {concept!r}; it has {names}")
-        return torch.tensor(record["iou_table"], dtype=torch.float32)[:, names.index(concept)]
+    if "rankings" in record:
+        for ranking in record["rankings"]:
+            if ranking["metric"] == "iou" and ranking["concept"] == concept:
+                return -torch.tensor(ranking["score"], dtype=torch.float32)
+        return torch.zeros(int(record["num_units"]))
     return torch.tensor(
         [float(u["iou"]) if u.get("concept") == concept else 0.0 for u in record["units"]]
     )
