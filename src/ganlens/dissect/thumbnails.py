@@ -88,15 +88,25 @@ def unit_overlays(
             raise ValueError(
                 f"unit indices must lie in [0, {featuremap.shape[1]}); got {chosen.tolist()}"
             )
-        maps = featuremap[torch.arange(z.shape[0], device=device), chosen][:, None].float()
-        maps = F.interpolate(maps, size=images.shape[-2:], mode="bilinear", align_corners=False)
-        region = maps > level[start : start + z.shape[0]].to(device).view(-1, 1, 1, 1)
-        shown = (images + 1) / 2 * torch.where(region, 1.0, DIMMED)  # [n, 3, H, W] in [0, 1]
-        pictures.append((shown * 255).round().to(torch.uint8).cpu())
-    result = torch.cat(pictures)
-    if display_size is not None and display_size != result.shape[-1]:
-        result = F.interpolate(result, size=(display_size, display_size), mode="nearest")
-    return result
+        maps = featuremap[torch.arange(z.shape[0], device=device), chosen]  # [n, h, w]
+        pictures.append(_overlay(images, maps, level[start : start + z.shape[0]]))
+    return _resize(torch.cat(pictures), display_size)
+
+
+def _overlay(images: Tensor, maps: Tensor, thresholds: Tensor) -> Tensor:
+    """``uint8 [n, 3, H, W]``: images bright where ``maps [n, h, w]`` (upsampled) > thresholds."""
+    maps = F.interpolate(
+        maps[:, None].float(), size=images.shape[-2:], mode="bilinear", align_corners=False
+    )  # [n, 1, H, W]
+    region = maps > thresholds.to(maps.device).view(-1, 1, 1, 1)
+    shown = (images + 1) / 2 * torch.where(region, 1.0, DIMMED)  # [n, 3, H, W] in [0, 1]
+    return (shown * 255).round().to(torch.uint8).cpu()
+
+
+def _resize(pictures: Tensor, display_size: int | None) -> Tensor:
+    if display_size is None or display_size == pictures.shape[-1]:
+        return pictures
+    return F.interpolate(pictures, size=(display_size, display_size), mode="nearest")
 
 
 def top_sample_overlays(
@@ -134,26 +144,28 @@ def top_sample_overlays(
         torch.Size([3, 3, 16, 16])
     """
     records = {record.unit: record for record in dissection.units}
-    chosen_units, samples, thresholds = [], [], []
+    pairs = [(sample, unit) for unit in units for sample in records[unit].top_samples[:count]]
+    result = {unit: torch.zeros(0, 3, 1, 1, dtype=torch.uint8) for unit in units}
+    if not pairs:
+        return result
+    # Render each distinct sample once for all the units that show it.
+    samples = sorted({sample for sample, _ in pairs})
+    device = _device(generator)
+    drawn: dict[tuple[int, int], Tensor] = {}
+    for start in range(0, len(samples), batch_size):
+        chunk = samples[start : start + batch_size]
+        position = {sample: i for i, sample in enumerate(chunk)}
+        with torch.no_grad(), trace(generator, dissection.layer) as features:
+            images = generator(latents_probe[torch.tensor(chunk)].to(device)).clamp(-1.0, 1.0)
+        featuremap = features[dissection.layer]  # [n, U, h, w]
+        here = [(s, u) for s, u in pairs if s in position]
+        rows = torch.tensor([position[s] for s, _ in here], device=device)
+        columns = torch.tensor([u for _, u in here], device=device)
+        levels = torch.tensor([records[u].threshold for _, u in here])
+        pictures = _overlay(images.float()[rows], featuremap[rows, columns], levels)
+        drawn.update(zip(here, _resize(pictures, display_size), strict=True))
     for unit in units:
-        record = records[unit]
-        for sample in record.top_samples[:count]:
-            chosen_units.append(unit)
-            samples.append(sample)
-            thresholds.append(record.threshold)
-    if not samples:
-        return {unit: torch.zeros(0, 3, 1, 1, dtype=torch.uint8) for unit in units}
-    pictures = unit_overlays(
-        generator,
-        dissection.layer,
-        latents_probe[torch.tensor(samples)],
-        chosen_units,
-        thresholds,
-        display_size=display_size,
-        batch_size=batch_size,
-    )
-    result: dict[int, Tensor] = {}
-    for unit in units:
-        picked = [i for i, u in enumerate(chosen_units) if u == unit]
-        result[unit] = pictures[picked]
+        shown = [drawn[(sample, unit)] for sample in records[unit].top_samples[:count]]
+        if shown:
+            result[unit] = torch.stack(shown)
     return result
