@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from ganlens.callbacks import DissectionMonitor
 from ganlens.cli import main
 
 ROOT = Path(__file__).parents[1]
@@ -54,3 +55,13 @@ def test_a_bad_option_fails_with_a_message():
     done = train("fit", "--config", "configs/tiny_cpu.yaml", "--model.resolution", "24")
     assert done.returncode != 0
     assert "power of two" in done.stderr or "resolution" in done.stderr
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
+def test_presets_append_both_monitors_to_every_config(config):
+    presets = ["--config", "callbacks/interpretability.yaml", "--config", "callbacks/quality.yaml"]
+    cli = main(["--config", str(config), *presets, "--trainer.accelerator", "cpu"], run=False)
+    kinds = [type(callback).__name__ for callback in cli.trainer.callbacks]
+    assert {"DissectionMonitor", "ImageQualityMonitor", "SampleGridMonitor"} <= set(kinds)
+    (dissection,) = [c for c in cli.trainer.callbacks if isinstance(c, DissectionMonitor)]
+    assert dissection.layers == ["layer4", "layer6"] and dissection.threshold_mode == "iqr"
