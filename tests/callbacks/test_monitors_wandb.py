@@ -19,6 +19,7 @@ from pytorch_lightning.loggers import WandbLogger
 from ganlens.callbacks import DissectionMonitor, ImageQualityMonitor
 from ganlens.data import SCENE_VOCABULARY
 from ganlens.data.datamodules import SceneDataModule
+from ganlens.report import run_summary
 from ganlens.report.wandb_history import find_run_files, read_table, wait_for_run
 from ganlens.training import GrowthPhase, ProgressiveGAN
 
@@ -126,3 +127,16 @@ def test_resuming_continues_the_lineage_on_the_same_bank(first_run, tmp_path):
             assert torch.equal(old.concept, new.concept) and torch.equal(old.iou, new.iou)
     _, rows = history(tmp_path)
     assert [row["epoch"] for row in rows if "dissect/layer4/concepts" in row] == [3]
+
+
+def test_run_summary_prints_the_epochs_and_writes_the_dashboard(first_run, tmp_path, capsys):
+    folder, _, _ = first_run
+    assert run_summary.main([str(folder), "--html", str(tmp_path / "dashboard.html")]) == 0
+    out = capsys.readouterr().out
+    assert "| epoch | layer4 units | layer6 units | SWD | SWD floor | FSD |" in out
+    assert [line.split("|")[1].strip() for line in out.splitlines() if line.startswith("| ")][
+        1:
+    ] == ["1", "2"]
+    page = (tmp_path / "dashboard.html").read_text()
+    assert page.count("data:image/png;base64,") == 2  # the lineage of both layers
+    assert page.count("<polyline") >= 2 + 2 * 4 and "https://" not in page

@@ -3,7 +3,8 @@
 ``python -m ganlens.report.run_summary outputs/demo`` finds the newest ``run-*.wandb`` under the
 folder, reads it with :mod:`ganlens.report.wandb_history` and prints, per evaluated epoch, the
 interpretable units of every dissected layer next to SWD (with its real-vs-real floor) and
-FID or FSD, then how to upload the run.
+FID or FSD, writes an offline HTML dashboard of them (``dashboard.html`` beside the run), then
+says how to upload the run.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ganlens.report.run_dashboard import render_run_dashboard
 from ganlens.report.wandb_history import find_run_files, wait_for_run
 
 __all__ = ["epoch_table", "main"]
@@ -70,14 +72,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m ganlens.report.run_summary", description=__doc__.splitlines()[0]
     )
     parser.add_argument("folder", type=Path, help="a run's root folder, e.g. outputs/demo")
+    parser.add_argument("--html", type=Path, default=None,
+                        help="where to write the dashboard page (default: the run's folder, "
+                        "dashboard.html)")  # fmt: skip
     args = parser.parse_args(argv)
     runs = find_run_files(args.folder)
     if not runs:
         parser.error(f"no W&B run file (run-*.wandb) under {args.folder}")
     run = max(runs, key=lambda path: path.stat().st_mtime)
+    logged = wait_for_run(run)
     print(f"W&B run: {run.parent}")
-    print(epoch_table(wait_for_run(run).history))
-    print(f"Upload it to view the dashboards: wandb sync {run.parent}")
+    print(epoch_table(logged.history))
+    dashboard = args.html or run.parent / "dashboard.html"
+    dashboard.write_text(render_run_dashboard(logged), encoding="utf-8")
+    print(f"Dashboard (offline): {dashboard}")
+    print(f"Upload the run to W&B to browse its tables and images: wandb sync {run.parent}")
     return 0
 
 
