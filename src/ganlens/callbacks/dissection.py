@@ -245,7 +245,8 @@ class DissectionMonitor(pl.Callback):
 
         def lineage() -> Any:
             return wandb_image(
-                self.lineage.heatmap(layer.layer, len(names)), caption="unit lineage"
+                self.lineage.heatmap(layer.layer, len(names), column=16, names=names),
+                caption="unit lineage",
             )
 
         return {

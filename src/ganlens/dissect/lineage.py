@@ -9,10 +9,13 @@ heat map (units down, evaluations across, coloured by concept, dimmed where not 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
+from PIL import Image, ImageDraw
 from torch import Tensor
 
 from ganlens.data.visualize import concept_colors
@@ -61,6 +64,9 @@ class UnitLineage:
         (0.5, {1: 0, 2: 0})
         >>> lineage.heatmap("layer4", num_concepts=3, cell=4).shape
         torch.Size([3, 8, 8])
+        >>> picture = lineage.heatmap("layer4", 3, cell=4, column=16, names=["-", "sky", "tree"])
+        >>> picture.shape[2] > 2 * 16  # two evaluations and the legend
+        True
     """
 
     def __init__(self) -> None:
@@ -101,11 +107,27 @@ class UnitLineage:
                 first.setdefault(int(concept), entry.epoch)
         return first
 
-    def heatmap(self, layer: str, num_concepts: int, cell: int = 4) -> Tensor:
-        """``uint8 [3, U * cell, E * cell]`` picture: unit rows, evaluation columns.
+    def heatmap(
+        self,
+        layer: str,
+        num_concepts: int,
+        cell: int = 4,
+        column: int | None = None,
+        names: Sequence[str] | None = None,
+    ) -> Tensor:
+        """``uint8 [3, U * cell, E * column (+ legend)]`` picture: unit rows, evaluation columns.
 
         Each cell has its concept's colour (:func:`ganlens.data.visualize.concept_colors`), at
-        full brightness when interpretable and at a third otherwise.
+        full brightness when interpretable and at a third otherwise. With ``names`` (the
+        vocabulary's names by index) a legend of the concepts any interpretable unit detected is
+        drawn on the right.
+
+        Args:
+            layer: The layer.
+            num_concepts: Vocabulary size (colours are assigned by concept index).
+            cell: Height of a unit's row in pixels.
+            column: Width of an evaluation's column in pixels (default ``cell``).
+            names: Concept names by index, for the legend.
 
         Raises:
             ValueError: If ``layer`` has no recorded evaluation.
@@ -119,7 +141,11 @@ class UnitLineage:
         colors = palette[concept.clamp(0, num_concepts - 1)]  # [U, E, 3]
         colors = colors * torch.where(shown, 1.0, 1 / 3)[..., None]
         picture = colors.permute(2, 0, 1).round().to(torch.uint8)  # [3, U, E]
-        return picture.repeat_interleave(cell, dim=1).repeat_interleave(cell, dim=2)
+        picture = picture.repeat_interleave(cell, dim=1).repeat_interleave(column or cell, dim=2)
+        if names is None:
+            return picture
+        detected = sorted(set(concept[shown].tolist()) - {0})
+        return torch.cat([picture, _legend(detected, names, palette, picture.shape[1])], dim=2)
 
     def state_dict(self) -> dict[str, Any]:
         """Plain tensors and numbers, loadable with ``torch.load(weights_only=True)``."""
@@ -142,3 +168,17 @@ class UnitLineage:
         self.entries = {
             layer: [LineageEntry(**entry) for entry in entries] for layer, entries in state.items()
         }
+
+
+def _legend(concepts: list[int], names: Sequence[str], palette: Tensor, height: int) -> Tensor:
+    """``uint8 [3, height, W]`` white strip listing ``concepts`` with their colour swatches."""
+    row = 12
+    width = 8 + 6 * max((len(names[c]) for c in concepts), default=0) + 22
+    strip = Image.new("RGB", (width, max(height, row * len(concepts) + 4)), "white")
+    draw = ImageDraw.Draw(strip)
+    for i, c in enumerate(concepts):
+        top = 2 + i * row
+        draw.rectangle((6, top + 1, 14, top + 9), fill=tuple(int(v) for v in palette[c].tolist()))
+        draw.text((18, top), names[c], fill="black")
+    array = torch.from_numpy(np.asarray(strip).copy()).permute(2, 0, 1)  # [3, H', W]
+    return array[:, :height]

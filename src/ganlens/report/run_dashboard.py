@@ -41,12 +41,16 @@ def _layer_section(run: WandbRun, layer: str) -> str:
     if images and (run.files / images[-1]["path"]).is_file():
         data = base64.b64encode((run.files / images[-1]["path"]).read_bytes()).decode()
         lineage = (
-            f'<figure><img alt="unit lineage of {html.escape(layer)}" '
-            f'src="data:image/png;base64,{data}" style="image-rendering:pixelated;height:260px">'
-            "<figcaption>unit lineage: units down, evaluations across, coloured by concept"
-            "</figcaption></figure>"
+            f'<figure style="margin:0"><img alt="unit lineage of {html.escape(layer)}" '
+            f'src="data:image/png;base64,{data}" style="image-rendering:pixelated">'
+            "<figcaption>unit lineage: units down, evaluations across, coloured by concept, "
+            "dim where not interpretable</figcaption></figure>"
         )
-    return f'<section class="layer"><h2>{html.escape(layer)}</h2>{chart}{lineage}</section>'
+    return (
+        f'<section class="layer"><h2>{html.escape(layer)}</h2>'
+        f'<div style="display:flex;gap:24px;align-items:flex-start">{chart}{lineage}</div>'
+        "</section>"
+    )
 
 
 def _quality_section(run: WandbRun) -> str:
@@ -58,13 +62,15 @@ def _quality_section(run: WandbRun) -> str:
         if xs == x:
             series.append(("real-vs-real floor", floor, "#7f8c8d", True))
         charts.append(line_chart(x, series, title="SWD x1e3", x_label="epoch"))
-    for key, title in (("quality/fid", "FID"), ("quality/fsd", "FSD (segmenter features)")):
+    for key, title in (("quality/fid", "FID"), ("quality/fsd", "FSD")):
         x, values = _epochs(run.history, key)
         if values:
-            charts.append(line_chart(x, [(title, values, "#8e44ad", False)], title=title))
+            chart = line_chart(x, [(title, values, "#8e44ad", False)], title=title, x_label="epoch")
+            charts.append(chart)
     if not charts:
         return ""
-    return '<section class="layer"><h2>image quality</h2>' + "".join(charts) + "</section>"
+    flex = '<div style="display:flex;gap:24px">' + "".join(charts) + "</div>"
+    return f'<section class="layer"><h2>image quality</h2>{flex}</section>'
 
 
 def render_run_dashboard(run: WandbRun) -> str:
@@ -82,5 +88,8 @@ def render_run_dashboard(run: WandbRun) -> str:
     layers = sorted({m.group(1) for row in run.history for k in row if (m := _LAYER.match(k))})
     body = _quality_section(run) + "".join(_layer_section(run, layer) for layer in layers)
     title = f"ganlens run {run.run_id} ({run.project})"
-    header = f"<header><h1>{html.escape(title)}</h1><p>{html.escape(str(run.path))}</p></header>"
+    header = (
+        f'<header style="padding:0 28px"><h1>{html.escape(title)}</h1>'
+        f"<p>{html.escape(str(run.path))}</p></header>"
+    )
     return page(title, header, body or "<p>No dissect/ or quality/ numbers were logged.</p>")
