@@ -25,7 +25,9 @@ import torch
 from jsonargparse import ArgumentParser
 from torch import Tensor, nn
 
-__all__ = ["build_parser", "load_segmenter", "main", "unit_iou"]
+from ganlens.segment.sources import load_segmenter
+
+__all__ = ["build_parser", "main", "unit_iou"]
 
 
 def build_parser() -> ArgumentParser:
@@ -88,23 +90,6 @@ def build_parser() -> ArgumentParser:
     )
     add("--progress", type=bool, default=True, help="show progress bars")
     return parser
-
-
-def load_segmenter(source: str, device: str | torch.device) -> Any:
-    """The shipped scene segmenter (``"scene"``) or one from ``"package.module:factory"``.
-
-    Example:
-        >>> load_segmenter("scene", "cpu").layer_names
-        ('object', 'part', 'material')
-    """
-    if source in ("scene", "shipped"):
-        from ganlens.segment import load_scene_segmenter
-
-        return load_scene_segmenter(device)
-    module, _, name = source.partition(":")
-    if not name:
-        raise ValueError(f"segmenter must be 'scene' or 'package.module:factory'; got {source!r}")
-    return getattr(importlib.import_module(module), name)()
 
 
 def unit_iou(dissection: dict[str, Any], layer: str, concept: str) -> Tensor:

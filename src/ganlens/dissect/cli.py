@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["build_parser", "load_label_segmenter", "main"]
+__all__ = ["build_parser", "main"]
 
 PROG = "dissect.py"
 _log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="scene",
         metavar="SOURCE",
         help="'scene' (shipped scene segmenter, default), 'segformer:PATH' (local SegFormer "
-        "ADE20K folder, needs the ade20k extra) or 'package.module:factory' (called with device)",
+        "ADE20K folder, needs the ade20k extra) or 'package.module:factory' (called without arguments)",
     )
     add(
         "--latent-size",
@@ -175,42 +175,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_label_segmenter(source: str, device: str | torch.device = "cpu") -> Any:
-    """The segmenter named by ``source`` (see ``dissect.py units --help``).
-
-    Raises:
-        ValueError: If the source is not 'scene', 'segformer:PATH' or an importable factory.
-
-    Example:
-        >>> load_label_segmenter("scene").layer_names
-        ('object', 'part', 'material')
-    """
-    if source == "scene":
-        from ganlens.segment import load_scene_segmenter
-
-        return load_scene_segmenter(device)
-    kind, _, rest = source.partition(":")
-    if kind == "segformer" and rest:
-        from ganlens.segment import SegformerSegmenter
-
-        if not Path(rest).is_dir():
-            raise ValueError(f"--segmenter segformer:PATH needs a local model folder; got {rest!r}")
-        return SegformerSegmenter.from_pretrained(rest, device=device)
-    if not rest:
-        raise ValueError(
-            f"--segmenter must be 'scene', 'segformer:PATH' or 'package.module:factory'; "
-            f"got {source!r}"
-        )
-    try:
-        factory = getattr(importlib.import_module(kind), rest)
-    except (ImportError, AttributeError) as error:
-        raise ValueError(f"cannot import segmenter factory {source!r}: {error}") from error
-    segmenter = factory(device)
-    if not (hasattr(segmenter, "vocabulary") and callable(getattr(segmenter, "segment", None))):
-        raise ValueError(f"{source!r} gave {type(segmenter).__name__}, without vocabulary/segment")
-    return segmenter
-
-
 def _units(args: argparse.Namespace) -> int:
     from ganlens.dissect.units import UnitsSettings, make_latents, run_units
     from ganlens.models.sources import load_generator, weights_fingerprint
@@ -219,7 +183,12 @@ def _units(args: argparse.Namespace) -> int:
     latent_size = args.latent_size or getattr(generator, "latent_size", None)
     if latent_size is None:
         raise ValueError(f"--latent-size is needed: {args.model!r} has no latent_size attribute")
-    segmenter = load_label_segmenter(args.segmenter, args.device)
+    from ganlens.segment.sources import load_segmenter
+
+    try:
+        segmenter = load_segmenter(args.segmenter, args.device)
+    except ValueError as error:
+        raise ValueError(f"--{error}") from error  # name the flag
     segmenter_id = args.segmenter
     if isinstance(segmenter, torch.nn.Module):
         segmenter_id += ":" + weights_fingerprint(segmenter)

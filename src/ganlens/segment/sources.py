@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
+from typing import Any
 
 import torch
 
-from ganlens.segment.protocol import Segmenter
 from ganlens.segment.scene_segmenter import load_scene_segmenter
 
-__all__ = ["load_segmenter"]
+__all__ = ["SEGMENTER_SOURCES", "load_segmenter"]
+
+SEGMENTER_SOURCES = "'scene', 'segformer:PATH' or 'package.module:factory'"
+"""What :func:`load_segmenter` accepts, for help texts and error messages."""
 
 
-def load_segmenter(source: str = "scene", device: str | torch.device = "cpu") -> Segmenter:
+def load_segmenter(source: str = "scene", device: str | torch.device = "cpu") -> Any:
     """Load the segmenter named by ``source`` on ``device``.
 
     Args:
-        source: ``"scene"`` for the shipped scene-world segmenter, or ``"package.module:factory"``
-            naming a callable that takes ``device`` and returns a
-            :class:`~ganlens.segment.Segmenter`.
+        source: ``"scene"`` for the shipped scene-world segmenter; ``"segformer:PATH"`` for a
+            SegFormer ADE20K model saved in a local folder (needs the ``ade20k`` extra); or
+            ``"package.module:factory"``, a callable taking no arguments whose result is moved
+            with ``.to(device)`` when it has that method. Dissection needs ``vocabulary`` and
+            ``segment``; ACE also needs ``class_probability``
+            (:class:`~ganlens.segment.Segmenter`).
         device: Where the segmenter computes.
 
     Raises:
@@ -27,17 +34,27 @@ def load_segmenter(source: str = "scene", device: str | torch.device = "cpu") ->
     Example:
         >>> load_segmenter("scene").layer_names
         ('object', 'part', 'material')
+        >>> load_segmenter("ganlens.ace.planted:PlantedConceptSegmenter").vocabulary.names
+        ('-', 'tree')
     """
-    if source == "scene":
+    if source in ("scene", "shipped"):
         return load_scene_segmenter(device)
-    module_name, _, attribute = source.partition(":")
-    if not attribute:
-        raise ValueError(f"segmenter must be 'scene' or 'package.module:factory'; got {source!r}")
+    kind, _, rest = source.partition(":")
+    if kind == "segformer" and rest:
+        from ganlens.segment.ade20k import SegformerSegmenter
+
+        if not Path(rest).is_dir():
+            raise ValueError(f"segmenter segformer:PATH needs a local model folder; got {rest!r}")
+        return SegformerSegmenter.from_pretrained(rest, device=device)
+    if not rest:
+        raise ValueError(f"segmenter must be {SEGMENTER_SOURCES}; got {source!r}")
     try:
-        factory = getattr(importlib.import_module(module_name), attribute)
+        factory = getattr(importlib.import_module(kind), rest)
     except (ImportError, AttributeError) as error:
         raise ValueError(f"cannot import segmenter factory {source!r}: {error}") from error
-    segmenter = factory(device)
-    if not isinstance(segmenter, Segmenter):
-        raise ValueError(f"{source!r} returned {type(segmenter).__name__}, not a Segmenter")
+    segmenter = factory()
+    if not (hasattr(segmenter, "vocabulary") and callable(getattr(segmenter, "segment", None))):
+        raise ValueError(f"{source!r} gave {type(segmenter).__name__}, without vocabulary/segment")
+    if callable(getattr(segmenter, "to", None)):
+        segmenter = segmenter.to(device)
     return segmenter
