@@ -51,7 +51,8 @@ def build_parser() -> ArgumentParser:
         "--segmenter",
         type=str,
         default="scene",
-        help="'scene' (shipped) or 'package.module:factory' returning a Segmenter",
+        help="'scene' (shipped, default), 'segformer:PATH' (local SegFormer ADE20K folder) or "
+        "'package.module:factory' (called without arguments) giving a differentiable Segmenter",
     )
     add("--layer", type=str, default="layer4", help="generator layer to intervene on")
     add("--concept", type=str, nargs="+", required=True, help="one or several concept names")

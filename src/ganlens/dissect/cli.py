@@ -142,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="scene",
         metavar="SOURCE",
         help="'scene' (shipped scene segmenter, default), 'segformer:PATH' (local SegFormer "
-        "ADE20K folder, needs the ade20k extra) or 'package.module:factory' (called without arguments)",
+        "ADE20K folder, needs the ade20k extra) or 'package.module:factory' (called without "
+        "arguments)",
     )
     add(
         "--latent-size",
