@@ -3,17 +3,39 @@
 :func:`dissect` runs the two passes (thresholds, then unit-concept counts) over latent sets and
 returns a typed :class:`DissectionResult`; :mod:`ganlens.dissect.planted` holds a toy generator
 with planted concept units and a ground-truth scene-world segmenter, for tests and examples.
+
+Names are imported on first use (PEP 562), so ``dissect.py --help`` does not pay for loading
+torchmetrics.
 """
 
-from ganlens.dissect.planted import PlantedSceneGenerator, SceneLabelSegmenter
-from ganlens.dissect.result import (
-    DissectionResult,
-    DissectionSettings,
-    LayerDissection,
-    LayerSummary,
-    UnitRecord,
-)
-from ganlens.dissect.runner import THRESHOLD_MODES, LabelSegmenter, dissect
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ganlens.dissect.planted import PlantedSceneGenerator, SceneLabelSegmenter
+    from ganlens.dissect.result import (
+        DissectionResult,
+        DissectionSettings,
+        LayerDissection,
+        LayerSummary,
+        UnitRecord,
+    )
+    from ganlens.dissect.runner import THRESHOLD_MODES, LabelSegmenter, dissect
+
+_HOMES = {
+    "PlantedSceneGenerator": "planted",
+    "SceneLabelSegmenter": "planted",
+    "DissectionResult": "result",
+    "DissectionSettings": "result",
+    "LayerDissection": "result",
+    "LayerSummary": "result",
+    "UnitRecord": "result",
+    "THRESHOLD_MODES": "runner",
+    "LabelSegmenter": "runner",
+    "dissect": "runner",
+}
 
 __all__ = [
     "THRESHOLD_MODES",
@@ -27,3 +49,11 @@ __all__ = [
     "UnitRecord",
     "dissect",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
