@@ -25,6 +25,7 @@ from ganlens.ace.evaluation import CausalCurves, causal_curves, iou_ranking
 from ganlens.ace.fitter import CausalUnitFitter
 from ganlens.ace.plot import save_curve_plot
 from ganlens.ace.search import CellSearch, search_cells
+from ganlens.dissect.cache import atomic_write_text
 
 __all__ = ["run_concept", "write_record"]
 
@@ -183,12 +184,10 @@ def write_record(record: dict[str, Any], out: str | os.PathLike[str]) -> tuple[P
         (['tree.json', 'tree.png'], {'layer': 'layer4', 'concept': 'tree'})
     """
     folder = Path(out) / "ace" / str(record["layer"])
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{record['concept']}.json"
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     saved = {key: value for key, value in record.items() if not key.startswith("_")}
-    temporary.write_text(json.dumps(saved, indent=1) + "\n", encoding="utf-8")
-    os.replace(temporary, target)
+    target = atomic_write_text(
+        folder / f"{record['concept']}.json", json.dumps(saved, indent=1) + "\n"
+    )
     curves: CausalCurves = record["_curves"]
     title = f"{record['layer']} / {record['concept']}: ACE vs IoU ranking"
     picture = save_curve_plot(curves, folder / f"{record['concept']}.png", title)

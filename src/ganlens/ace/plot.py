@@ -8,6 +8,7 @@ builders, which :func:`ganlens.callbacks.logging.log_evaluation` calls when W&B 
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 
 from ganlens.ace.evaluation import CausalCurves
+from ganlens.dissect.cache import atomic_write_bytes
 
 __all__ = ["curve_image", "save_curve_plot", "wandb_curve_charts"]
 
@@ -100,7 +102,7 @@ def curve_image(curves: CausalCurves, title: str = "") -> Image.Image:
 
 
 def save_curve_plot(curves: CausalCurves, path: str | os.PathLike[str], title: str = "") -> Path:
-    """Write :func:`curve_image` as a PNG atomically (temporary name, then ``os.replace``).
+    """Write :func:`curve_image` as a PNG atomically (temporary name, then a rename).
 
     Example:
         >>> import tempfile
@@ -108,12 +110,9 @@ def save_curve_plot(curves: CausalCurves, path: str | os.PathLike[str], title: s
         >>> save_curve_plot(CausalCurves([1], {"ace": [0.5]}, {"ace": [0.2]}), target).is_file()
         True
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    curve_image(curves, title).save(temporary, format="PNG")
-    os.replace(temporary, target)
-    return target
+    buffer = io.BytesIO()
+    curve_image(curves, title).save(buffer, format="PNG")
+    return atomic_write_bytes(Path(path), buffer.getvalue())
 
 
 def wandb_curve_charts(curves: CausalCurves, prefix: str) -> dict[str, Callable[[], Any]]:
