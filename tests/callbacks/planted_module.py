@@ -21,8 +21,10 @@ class PlantedModule(pl.LightningModule):
         self.save_hyperparameters({"latent_size": 1})
         self.generator_ema = PlantedSceneGenerator(PLANTED, resolution=32)
         self.weight = nn.Parameter(torch.zeros(1))
+        self.register_buffer("images_shown", torch.zeros((), dtype=torch.long))
 
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
+        self.images_shown += batch.shape[0]
         return (self.weight * batch).sum()
 
     def configure_optimizers(self) -> torch.optim.Optimizer:

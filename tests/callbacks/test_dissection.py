@@ -99,6 +99,15 @@ def test_skips_images_below_min_resolution_and_every_n_epochs(tmp_path):
     assert [int(float(r["epoch"])) for r in rows] == [1]
 
 
+def test_every_n_images_dissects_after_the_batch_that_passes_each_multiple(tmp_path):
+    monitor = planted_monitor(every_n_images=3)  # 2 images per batch, 4 per epoch
+    rows = run(tmp_path, monitor, epochs=2)  # images 2, 4 | 6, 8: multiples of 3 passed at 4, 6
+    assert [int(float(r["dissect/images_shown"])) for r in rows] == [4, 6]
+    assert [e.images_shown for e in monitor.lineage.entries["layer1"]] == [4, 6]
+    assert [e.epoch for e in monitor.lineage.entries["layer1"]] == [0, 1]
+    assert monitor.state_dict()["images_block"] == 2
+
+
 def test_bank_is_drawn_from_the_seed():
     a, b = DissectionMonitor(num_samples=8, seed=3), DissectionMonitor(num_samples=8, seed=3)
     assert torch.equal(a._bank(4)[0], b._bank(4)[0])
@@ -113,6 +122,7 @@ def test_bank_is_drawn_from_the_seed():
         ({"layers": []}, "at least one"),
         ({"num_samples": 0}, "num_samples"),
         ({"threshold_mode": "median"}, "threshold_mode"),
+        ({"every_n_images": 0}, "every_n_images"),
     ],
 )
 def test_bad_arguments_raise(kwargs, message):

@@ -10,7 +10,7 @@ the bank, the metric states sync, and only rank zero writes.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import pytorch_lightning as pl
 import torch
@@ -56,7 +56,7 @@ def layer_scalars(layer: LayerDissection, concept_names: Sequence[str]) -> dict[
 
 
 class DissectionMonitor(pl.Callback):
-    """Dissect the generator at the configured layers every ``every_n_epochs`` epochs.
+    """Dissect the generator at the configured layers every few epochs or every N images.
 
     The probe latents (and, in ``iqr`` mode, as many held-out latents for the thresholds) are
     drawn once from ``seed`` and kept in the callback's checkpointed state with the lineage, so a
@@ -64,6 +64,8 @@ class DissectionMonitor(pl.Callback):
     ``min_resolution`` on, and only at layers its current stage runs.
 
     Logged metrics (``<layer>`` per dissected layer, ``epoch`` in every record):
+        ``dissect/images_shown``: real images the GAN had seen (``pl_module.images_shown``, or
+        ``trainer.global_step`` for modules without that counter).
         ``dissect/<layer>/interpretable_units``, ``dissect/<layer>/concepts``: counts.
         ``dissect/<layer>/units_<category>``: interpretable units per category.
         ``dissect/<layer>/mean_iou``: mean IoU of the interpretable units (0 when none).
@@ -78,7 +80,10 @@ class DissectionMonitor(pl.Callback):
     Args:
         layers: Generator layers to dissect.
         num_samples: Probe latents (and held-out latents in ``iqr`` mode).
-        every_n_epochs: Dissect after every this many epochs.
+        every_n_epochs: Dissect after every this many epochs (when ``every_n_images`` is None).
+        every_n_images: Instead, dissect after the training batch with which the module's
+            ``images_shown`` counter (a :class:`~ganlens.training.ProgressiveGAN` has one)
+            passes each multiple of this number.
         threshold_mode: ``"iqr"`` or ``"quantile"`` (DESIGN.md 4.2).
         quantile: q of the ``quantile`` mode.
         iou_mode: ``"unrestricted"`` or ``"category"``.
@@ -97,7 +102,7 @@ class DissectionMonitor(pl.Callback):
     Example:
         >>> monitor = DissectionMonitor(layers=["layer4"], num_samples=64)
         >>> sorted(monitor.state_dict())
-        ['latents_probe', 'latents_threshold', 'lineage']
+        ['images_block', 'latents_probe', 'latents_threshold', 'lineage']
     """
 
     def __init__(
@@ -105,6 +110,7 @@ class DissectionMonitor(pl.Callback):
         layers: Sequence[str] = ("layer4", "layer6"),
         num_samples: int = 128,
         every_n_epochs: int = 1,
+        every_n_images: int | None = None,
         threshold_mode: str = "iqr",
         quantile: float = 0.01,
         iou_mode: str = "unrestricted",
@@ -125,12 +131,16 @@ class DissectionMonitor(pl.Callback):
                 "num_samples, every_n_epochs and batch_size must be >= 1; got "
                 f"{num_samples}, {every_n_epochs}, {batch_size}"
             )
+        if every_n_images is not None and every_n_images < 1:
+            raise ValueError(f"every_n_images must be >= 1 or None; got {every_n_images}")
         if threshold_mode not in THRESHOLD_MODES:
             raise ValueError(
                 f"threshold_mode must be one of {THRESHOLD_MODES}; got {threshold_mode!r}"
             )
         self.layers = list(layers)
         self.num_samples, self.every_n_epochs = num_samples, every_n_epochs
+        self.every_n_images = every_n_images
+        self.images_block = 0  # multiples of every_n_images passed so far (checkpointed)
         self.threshold_mode, self.quantile, self.iou_mode = threshold_mode, quantile, iou_mode
         self.min_iou, self.min_iqr, self.min_resolution = min_iou, min_iqr, min_resolution
         self.segmenter_source = segmenter
@@ -172,8 +182,27 @@ class DissectionMonitor(pl.Callback):
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Dissect and log when the epoch count calls for it (on every rank)."""
-        if (trainer.current_epoch + 1) % self.every_n_epochs:
+        if self.every_n_images is None and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
+            self.evaluate(trainer, pl_module)
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any, **kwargs: Any
+    ) -> None:
+        """Dissect and log when ``images_shown`` passes a multiple of ``every_n_images``."""
+        if self.every_n_images is None:
             return
+        if not hasattr(pl_module, "images_shown"):
+            raise ValueError(
+                f"every_n_images needs a module with an images_shown counter; "
+                f"{type(pl_module).__name__} has none (use every_n_epochs)"
+            )
+        block = int(cast(Tensor, pl_module.images_shown)) // self.every_n_images
+        if block > self.images_block:
+            self.images_block = block
+            self.evaluate(trainer, pl_module)
+
+    def evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Dissect the generator on the bank now and log the result (call on every rank)."""
         generator: nn.Module = getattr(pl_module, self.generator_attribute)
         probe, held_out = self._bank(int(pl_module.hparams["latent_size"]))
         layers, resolution = self._active_layers(generator, probe, pl_module.device)
@@ -199,7 +228,7 @@ class DissectionMonitor(pl.Callback):
         finally:
             generator.train(was_training)
         images_shown = int(getattr(pl_module, "images_shown", trainer.global_step))
-        scalars: dict[str, float] = {}
+        scalars: dict[str, float] = {"dissect/images_shown": images_shown}
         media: dict[str, Callable[[], Any]] = {}
         for name in layers:
             layer = result[name]
@@ -256,15 +285,17 @@ class DissectionMonitor(pl.Callback):
         }
 
     def state_dict(self) -> dict[str, Any]:
-        """The latent bank and the lineage."""
+        """The latent bank, the lineage and the image-count schedule."""
         return {
             "latents_probe": self.latents_probe,
             "latents_threshold": self.latents_threshold,
             "lineage": self.lineage.state_dict(),
+            "images_block": self.images_block,
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore the latent bank and the lineage."""
+        """Restore the latent bank, the lineage and the image-count schedule."""
         self.latents_probe = state_dict["latents_probe"]
         self.latents_threshold = state_dict["latents_threshold"]
         self.lineage.load_state_dict(state_dict["lineage"])
+        self.images_block = int(state_dict.get("images_block", 0))
