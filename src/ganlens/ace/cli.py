@@ -56,13 +56,15 @@ def build_parser() -> ArgumentParser:
     )
     add("--layer", type=str, default="layer4", help="generator layer to intervene on")
     add("--concept", type=str, nargs="+", required=True, help="one or several concept names")
-    add("--samples", type=int, default=256, help="latents searched for training pairs")
-    add("--eval-samples", type=int, default=128, help="held-out latents for the curves")
+    # Defaults measured on the shipped scene model: smaller sets leave rare concepts (door, 0.3%
+    # of pixels) too noisy to rank (benchmarks/BENCHMARKS.md, "ACE on the shipped scene model").
+    add("--samples", type=int, default=768, help="latents searched for training pairs")
+    add("--eval-samples", type=int, default=384, help="held-out latents for the curves")
     add("--steps", type=int, default=300, help="optimiser steps of the alpha fit")
     add("--batch-size", type=int, default=16, help="(present, candidate) pairs per step")
     add("--forward-batch-size", type=int, default=32, help="samples per forward pass")
     add("--top-n", type=int, default=20, help="largest number of top units in the curves")
-    add("--radius", type=int, default=0, help="intervention window half side (0: one cell)")
+    add("--radius", type=int, default=1, help="intervention window half side (0: one cell)")
     add("--spacing", type=int, default=3, help="lattice step of the candidate search")
     add("--lr", type=float, default=0.01, help="Adam learning rate")
     add("--penalty", type=float, default=0.005, help="L2 penalty lambda on alpha")
