@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
-__all__ = ["Intervention", "get_layer", "intervene", "layer_names", "trace"]
+__all__ = ["Intervention", "get_layer", "intervene", "layer_names", "module_device", "trace"]
 
 
 def layer_names(model: nn.Module) -> list[str]:
@@ -35,6 +35,18 @@ def layer_names(model: nn.Module) -> list[str]:
         ['0', '1', '1.0']
     """
     return [name for name, _ in model.named_modules() if name]
+
+
+def module_device(module: nn.Module) -> torch.device:
+    """The device of a module's first parameter or buffer (the CPU when it has none).
+
+    Example:
+        >>> module_device(nn.Linear(1, 1))
+        device(type='cpu')
+    """
+    for tensor in (*module.parameters(), *module.buffers()):
+        return tensor.device
+    return torch.device("cpu")
 
 
 def get_layer(model: nn.Module, name: str) -> nn.Module:

@@ -35,7 +35,7 @@ from ganlens.dissect.result import DissectionResult, DissectionSettings, LayerDi
 from ganlens.functional.information_quality import iqr_top_fractions
 from ganlens.functional.unit_concept_iou import IOU_MODES
 from ganlens.functional.unit_dissection import UnitConceptIoUResult
-from ganlens.hooks import get_layer, trace
+from ganlens.hooks import get_layer, module_device, trace
 from ganlens.metrics.top_activations import TopActivations
 from ganlens.metrics.unit_concept_iou import UnitConceptIoU
 from ganlens.metrics.unit_quantile import UnitQuantile, all_reduce_sum
@@ -67,12 +67,6 @@ class LabelSegmenter(Protocol):
     def segment(self, images: Tensor, resolution: int | None = None) -> Tensor:
         """``int64 [N, K, S, S]`` labels of float ``[N, 3, H, W]`` images in [-1, 1]."""
         ...
-
-
-def _device(module: nn.Module) -> torch.device:
-    for tensor in (*module.parameters(), *module.buffers()):
-        return tensor.device
-    return torch.device("cpu")
 
 
 def _progress(items: Sequence[int], description: str, enabled: bool) -> Iterable[int]:
@@ -111,7 +105,7 @@ def _generate(
     (ProgGAN) overshoot, and segmenters accept only that range. Sample indices are positions in
     the whole latent set, also when this process handles only its share.
     """
-    device = _device(generator)
+    device = module_device(generator)
     share = _share(latents.shape[0], distributed)
     starts = range(share.start, share.stop, batch_size)
     for start in _progress(starts, description, progress):
@@ -241,7 +235,7 @@ def dissect(
     iqr = threshold_mode == "iqr"
     threshold_set = latents_probe if latents_threshold is None else latents_threshold
     vocabulary = segmenter.vocabulary
-    device = _device(generator)
+    device = module_device(generator)
     fractions = iqr_top_fractions(num_levels) if iqr else torch.tensor(quantile)
     size = resolution
 

@@ -15,18 +15,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganlens.dissect.result import LayerDissection
-from ganlens.hooks import get_layer, trace
+from ganlens.hooks import get_layer, module_device, trace
 
 __all__ = ["DIMMED", "top_sample_overlays", "unit_overlays"]
 
 DIMMED = 0.3
 """Brightness kept outside a unit's region."""
-
-
-def _device(module: nn.Module) -> torch.device:
-    for tensor in (*module.parameters(), *module.buffers()):
-        return tensor.device
-    return torch.device("cpu")
 
 
 @torch.no_grad()
@@ -76,7 +70,7 @@ def unit_overlays(
             f"units and thresholds need one entry per latent ({count}); got "
             f"{unit_index.numel()} and {level.numel()}"
         )
-    device = _device(generator)
+    device = module_device(generator)
     pictures = []
     for start in range(0, count, batch_size):
         z = latents[start : start + batch_size].to(device)
@@ -150,7 +144,7 @@ def top_sample_overlays(
         return result
     # Render each distinct sample once for all the units that show it.
     samples = sorted({sample for sample, _ in pairs})
-    device = _device(generator)
+    device = module_device(generator)
     drawn: dict[tuple[int, int], Tensor] = {}
     for start in range(0, len(samples), batch_size):
         chunk = samples[start : start + batch_size]

@@ -23,24 +23,12 @@ from ganlens.functional.causal_effect import (
     _concept_label,
     concept_presence,
 )
-from ganlens.hooks import Intervention, get_layer, intervene, trace
+from ganlens.hooks import Intervention, get_layer, intervene, module_device, trace
 
-__all__ = ["REGIONS", "AverageCausalEffect", "generate_presence", "module_device"]
+__all__ = ["REGIONS", "AverageCausalEffect", "generate_presence"]
 
 REGIONS = ("whole", "present", "given")
 """Pixel mask policies: the whole map, cells where c is present (unedited), or cells given."""
-
-
-def module_device(module: nn.Module) -> torch.device:
-    """Device of a module's first parameter or buffer (CPU when it has none).
-
-    Example:
-        >>> module_device(nn.Linear(1, 1))
-        device(type='cpu')
-    """
-    for tensor in (*module.parameters(), *module.buffers()):
-        return tensor.device
-    return torch.device("cpu")
 
 
 def generate_presence(
