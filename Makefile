@@ -22,11 +22,11 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)  ## train a 16 px ProgGAN for a few minutes with both monitors (W&B offline), print its
                 ## per-epoch numbers, then dissect the shipped scene GAN into an HTML report
-	$(BIN)/python -m ganlens.data.scenes --out $(OUT)/scenes.png --count 8 --resolution 64
+	$(BIN)/ganlens scenes --out $(OUT)/scenes.png --count 8 --resolution 64
 	WANDB_MODE=$${WANDB_MODE:-offline} $(BIN)/python train.py fit --config configs/demo_cpu.yaml \
 		--config callbacks/interpretability.yaml --config callbacks/quality.yaml \
 		--trainer.default_root_dir $(OUT)/demo
-	$(BIN)/python -m ganlens.report.run_summary $(OUT)/demo
+	$(BIN)/ganlens summary $(OUT)/demo
 	$(BIN)/python dissect.py units --layers layer2 layer4 layer6 --samples 256 --out $(OUT)/dissect_scene
 	@echo "Report of the shipped scene GAN: $(OUT)/dissect_scene/dissect.html"
 

@@ -1,10 +1,11 @@
-"""Dissect a trained generator: ``python dissect.py {units,report,ace} --help``.
+"""Dissect a trained generator: ``python dissect.py {units,report,ace,...} --help``.
 
-``units`` writes dissect.json, unit images and an HTML report; ``report DIR`` rebuilds the report;
-``ace`` fits the average causal effect of units on a concept. Same as the ``ganlens`` command.
+A thin alias of the ``ganlens`` command (:mod:`ganlens.cli`): ``units`` writes dissect.json,
+unit images and an HTML report; ``report DIR`` rebuilds the report; ``ace`` fits the average
+causal effect of units on a concept.
 """
 
-from ganlens.dissect.cli import main
+from ganlens.cli import main
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(prog="dissect.py"))

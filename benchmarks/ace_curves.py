@@ -14,7 +14,6 @@ import json
 from pathlib import Path
 
 import torch
-
 from ganlens.ace.cli import main as ace_main
 
 

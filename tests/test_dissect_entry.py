@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ganlens.dissect.cli import build_parser
-from ganlens.report.dissect_json import read_dissect_json, validate_dissect_json
+from ganlens.cli import build_parser
+from ganlens.dissect.record import read_document as read_dissect_json
+from ganlens.dissect.record import validate_dissect_json
 
 ROOT = Path(__file__).parents[1]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "WANDB_MODE": "offline"}
@@ -24,17 +25,17 @@ def dissect_py(*args, **kwargs):
 def test_help_lists_the_subcommands_and_units_options():
     units = dissect_py("units", "--help")
     assert units.returncode == 0, units.stderr
-    for flag in ("--model", "--layers", "--samples", "--threshold", "--iou-mode", "--segmenter",
-                 "--seed", "--out", "--device", "--wandb", "--force"):  # fmt: skip
+    for flag in ("--generator", "--layers", "--samples", "--threshold-mode", "--iou-mode",
+                 "--segmenter", "--seed", "--out", "--device", "--wandb", "--force"):  # fmt: skip
         assert flag in units.stdout
     top = build_parser().format_help()
-    assert all(command in top for command in ("units", "report", "ace"))
+    assert all(command in top for command in ("fit", "units", "report", "ace", "summary"))
 
 
 def test_the_ganlens_console_script_is_the_same_entry():
     pyproject = (ROOT / "pyproject.toml").read_text()
     scripts = pyproject.split("[project.scripts]")[1].split("\n[")[0]
-    assert re.search(r'^ganlens = "ganlens\.dissect\.cli:main"$', scripts, flags=re.M)
+    assert re.search(r'^ganlens = "ganlens\.cli:console"$', scripts, flags=re.M)
 
 
 @pytest.mark.slow

@@ -12,7 +12,8 @@ EXAMPLES = re.findall(r"```python\n(.*?)```", README, flags=re.S)
 
 
 @pytest.mark.parametrize("index", range(len(EXAMPLES)))
-def test_python_examples_run(index):
+def test_python_examples_run(index, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # whatever an example writes stays out of the checkout
     exec(compile(EXAMPLES[index], f"README example {index}", "exec"), {})
 
 

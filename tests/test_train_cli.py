@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ganlens.callbacks import DissectionMonitor
-from ganlens.cli import main
+from ganlens.fit import main
 
 ROOT = Path(__file__).parents[1]
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))

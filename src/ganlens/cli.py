@@ -1,89 +1,188 @@
-"""``train.py``: LightningCLI over the GAN modules and data modules, with W&B as default logger.
+"""``ganlens``: the one command line (also ``python train.py`` and ``python dissect.py``).
 
-W&B runs offline unless the user is logged in (``WANDB_API_KEY``, or an ``api.wandb.ai`` entry
-in ``~/.netrc`` as ``wandb login`` writes), so nothing fails without network; ``WANDB_MODE``
-overrides the guess. Sync an offline run later with ``wandb sync outputs/wandb/offline-run-*``.
-Any other Lightning logger can be chosen with ``--trainer.logger``.
+Subcommands (``ganlens SUBCOMMAND --help`` lists each one's options):
+
+* ``fit``: train a GAN with monitors (LightningCLI: ``--config configs/X.yaml``, ``--trainer.*``);
+* ``units``: dissect layers (GAN Dissection, Bau et al., ICLR 2019, section 3.1) and write
+  ``dissect.json``, unit images and an HTML report;
+* ``report``: rebuild the report of a dissection folder, folding in ACE fits;
+* ``ace``: fit the average causal effect of units on concepts (section 3.2);
+* ``summary``: the per-epoch monitor table of a training run, and its offline dashboard;
+* ``scenes``: render a grid of scene-world images with their labels;
+* ``segmenter``: train the scene-world segmenter.
+
+Every subcommand but ``fit`` is a settings dataclass (its fields are the flags, their defaults
+and ``--help`` text) and a function that runs it; :data:`COMMANDS` names both by import path,
+so ``ganlens --help`` imports neither torch nor Lightning. A user error (a bad value, a missing
+file) prints one line ``ganlens CMD: error: ...`` and exits with status 2; ``--debug`` (or
+``GANLENS_DEBUG=1``) shows the traceback instead.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import pkgutil
+import sys
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-import pytorch_lightning as pl
-from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+__all__ = ["COMMANDS", "Command", "build_parser", "console", "main", "run_command"]
 
-from ganlens.training import ProgressiveGAN
+PROG = "ganlens"
 
 
-def wandb_logged_in() -> bool:
-    """Whether W&B can go online: ``WANDB_MODE``, then an API key in the environment or netrc.
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its settings dataclass and runner, as ``module:name`` import paths.
+
+    Attributes:
+        settings: The settings dataclass (imports only the standard library).
+        run: ``run(settings) -> int``, the exit status.
+        help: One line for ``ganlens --help``.
 
     Example:
-        >>> import os
-        >>> os.environ["WANDB_MODE"] = "offline"
-        >>> wandb_logged_in()
-        False
+        >>> COMMANDS["units"].help
+        'dissect layers; write dissect.json, unit images and an HTML report'
     """
-    mode = os.environ.get("WANDB_MODE", "").lower()
-    if mode in ("offline", "dryrun", "disabled"):
-        return False
-    if mode == "online" or os.environ.get("WANDB_API_KEY"):
-        return True
-    netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
+
+    settings: str
+    run: str
+    help: str
+
+
+COMMANDS: dict[str, Command] = {
+    "units": Command(
+        "ganlens.commands.units:UnitsSettings",
+        "ganlens.commands.units:run_units_command",
+        "dissect layers; write dissect.json, unit images and an HTML report",
+    ),
+    "report": Command(
+        "ganlens.commands.report:ReportSettings",
+        "ganlens.commands.report:run_report_command",
+        "rebuild the HTML report of a dissection folder, folding in ACE fits",
+    ),
+    "ace": Command(
+        "ganlens.commands.ace:AceSettings",
+        "ganlens.commands.ace:run_ace_command",
+        "fit the average causal effect of units on concepts",
+    ),
+    "summary": Command(
+        "ganlens.commands.summary:SummarySettings",
+        "ganlens.commands.summary:run_summary_command",
+        "per-epoch monitor numbers of a training run, and its offline dashboard",
+    ),
+    "scenes": Command(
+        "ganlens.commands.scenes:ScenesSettings",
+        "ganlens.commands.scenes:run_scenes_command",
+        "render a grid of scene-world images with their label layers",
+    ),
+    "segmenter": Command(
+        "ganlens.commands.segmenter:SegmenterSettings",
+        "ganlens.commands.segmenter:run_segmenter_command",
+        "train the scene-world segmenter",
+    ),
+}
+"""Every subcommand except ``fit``, in ``--help`` order."""
+
+DESCRIPTION = (
+    "ganlens: train GANs with monitors and dissect what their units learned (GAN Dissection, "
+    "Bau et al., ICLR 2019). `SUBCOMMAND --help` lists a subcommand's options."
+)
+FIT_HELP = "train a GAN with monitors (LightningCLI; `ganlens fit --help` lists its options)"
+USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
+               PermissionError)  # fmt: skip
+"""Exceptions that are the user's to fix: shown as one line, not a traceback."""
+
+
+def build_parser(prog: str = PROG) -> Any:
+    """The jsonargparse parser of every subcommand except ``fit`` (a placeholder for ``--help``).
+
+    Example:
+        >>> args = build_parser().parse_args(["units", "--layers", "layer4", "--samples", "64"])
+        >>> args.subcommand, args.units.layers, args.units.samples, args.units.threshold_mode
+        ('units', ['layer4'], 64, 'iqr')
+    """
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    from ganlens.settings import add_settings_arguments
+
+    parser = ArgumentParser(prog=prog, description=DESCRIPTION)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    commands = parser.add_subcommands(metavar="SUBCOMMAND")
+    commands.add_subcommand("fit", ArgumentParser(description=FIT_HELP), help=FIT_HELP)
+    for name, command in COMMANDS.items():
+        settings = pkgutil.resolve_name(command.settings)
+        description = (settings.__doc__ or command.help).split("\n\n")[0]
+        sub = ArgumentParser(prog=f"{prog} {name}", description=description)
+        sub.add_argument("--config", action=ActionConfigFile, help="YAML file with any option")
+        add_settings_arguments(sub, settings)
+        commands.add_subcommand(name, sub, help=command.help)
+    return parser
+
+
+def _fit(arguments: list[str], prog: str) -> int:
+    from ganlens.fit import main as fit_main
+
+    fit_main(["fit", *arguments], prog=prog)
+    return 0
+
+
+def run_command(name: str, settings: Any, prog: str = PROG, debug: bool = False) -> int:
+    """Run subcommand ``name`` with ``settings``; a user error becomes one line and status 2.
+
+    Example:
+        >>> from ganlens.commands.report import ReportSettings
+        >>> run_command("report", ReportSettings("/nonexistent"))
+        2
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    package_log = logging.getLogger("ganlens")
+    package_log.addHandler(handler)
+    package_log.setLevel(logging.WARNING if getattr(settings, "quiet", False) else logging.INFO)
     try:
-        return "api.wandb.ai" in netrc.read_text()
-    except OSError:
-        return False
+        code: int = pkgutil.resolve_name(COMMANDS[name].run)(settings)
+        return code
+    except USER_ERRORS as error:
+        if debug:
+            raise
+        print(f"{prog} {name}: error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        package_log.removeHandler(handler)
 
 
-def default_logger(project: str = "ganlens") -> dict[str, Any]:
-    """The default logger as a LightningCLI ``class_path`` record: W&B, offline unless logged in.
-
-    Its ``save_dir`` is left empty; :class:`GanLensCLI` fills in ``trainer.default_root_dir``.
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status.
 
     Example:
-        >>> default_logger()["class_path"]
-        'pytorch_lightning.loggers.WandbLogger'
+        >>> main(["report", "/nonexistent"])
+        2
     """
-    return {
-        "class_path": "pytorch_lightning.loggers.WandbLogger",
-        "init_args": {"project": project, "offline": not wandb_logged_in()},
-    }
+    from ganlens.settings import settings_from_namespace
+
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    debug = os.environ.get("GANLENS_DEBUG", "") not in ("", "0")
+    if arguments[:1] == ["--debug"]:
+        debug, arguments = True, arguments[1:]
+    if arguments[:1] == ["fit"]:
+        return _fit(arguments[1:], f"{prog} fit")
+    config = build_parser(prog).parse_args(arguments)
+    debug = debug or bool(config.debug)
+    name = str(config.subcommand)
+    settings_class = pkgutil.resolve_name(COMMANDS[name].settings)
+    try:
+        settings = settings_from_namespace(settings_class, config[name])
+    except USER_ERRORS as error:  # a settings class validates its values in __post_init__
+        if debug:
+            raise
+        print(f"{prog} {name}: error: {error}", file=sys.stderr)
+        return 2
+    return run_command(name, settings, prog, debug)
 
 
-class GanLensCLI(LightningCLI):
-    """LightningCLI for ganlens models.
-
-    The data module takes its resolution from the model, and a W&B logger without ``save_dir``
-    writes under ``trainer.default_root_dir``.
-    """
-
-    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        """Link ``model.resolution`` to the data module's ``resolution``."""
-        parser.link_arguments("model.resolution", "data.init_args.resolution")
-
-    def before_instantiate_classes(self) -> None:
-        """Point a W&B logger without ``save_dir`` at the run's root folder."""
-        config = self.config[self.subcommand] if self.subcommand else self.config
-        loggers = config.trainer.logger
-        for logger in loggers if isinstance(loggers, list) else [loggers]:
-            is_wandb = getattr(logger, "class_path", "").endswith("WandbLogger")
-            if is_wandb and logger.init_args.get("save_dir") in (None, "."):
-                logger.init_args.save_dir = config.trainer.default_root_dir or "outputs"
-
-
-def main(args: Sequence[str] | None = None, run: bool = True) -> GanLensCLI:
-    """Run the training command line (``python train.py fit --config configs/X.yaml``)."""
-    return GanLensCLI(
-        ProgressiveGAN,
-        pl.LightningDataModule,
-        subclass_mode_data=True,
-        trainer_defaults={"logger": default_logger()},
-        save_config_kwargs={"overwrite": True},
-        args=list(args) if args is not None else None,
-        run=run,
-    )
+def console() -> None:
+    """Entry point of the installed ``ganlens`` command."""
+    raise SystemExit(main())

@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ganlens.ace.cli import main
+from ganlens import cli
+
+
+def main(argv: list[str]) -> int:
+    return cli.main(["ace", *argv])
+
 
 PLANTED = "ganlens.ace.planted:"
 TOY = ["--generator", f"{PLANTED}PlantedCausalGenerator", "--layer", "layer1",
@@ -21,7 +26,7 @@ def test_cli_end_to_end_on_the_planted_toy(
 ) -> None:
     argv = [*TOY, "--concept", "tree", "--samples", "48", "--eval-samples", "32",
             "--steps", "80", "--top-n", "4", "--dissect-samples", "96", "--out", str(tmp_path),
-            "--progress", "false"]  # fmt: skip
+            "--quiet"]  # fmt: skip
     assert main(argv) == 0
     record = json.loads((tmp_path / "ace" / "layer1" / "tree.json").read_text())
     assert set(record) >= KEYS and record["num_units"] == 8 == len(record["alpha"])
@@ -37,12 +42,25 @@ def test_cli_end_to_end_on_the_planted_toy(
 
 
 def test_cli_reads_a_yaml_config_and_a_dissection(tmp_path: Path) -> None:
-    tree = {"concept": "tree", "metric": "iou", "score": [-u / 10 for u in range(8)]}
-    dissection = {"layers": [{"layer": "layer1", "num_units": 8, "rankings": [tree]}]}
-    (tmp_path / "dissect.json").write_text(json.dumps(dissection))
+    import torch
+
+    from ganlens.dissect.record import write_dissection
+    from ganlens.dissect.result import (
+        DissectionResult,
+        DissectionSettings,
+        LayerDissection,
+        LayerSummary,
+    )
+
+    table = torch.zeros(8, 2)
+    table[:, 1] = torch.arange(8) / 10  # IoU with tree grows with the unit index
+    layer = LayerDissection("layer1", (), LayerSummary(8, 0, 0, {}, {}), table)
+    settings = DissectionSettings("quantile", 0.01, "unrestricted", 8, 8, 8, 0.05, None, 1)
+    dissection = DissectionResult({"layer1": layer}, settings, ("-", "tree"), ("none", "object"))
+    write_dissection(dissection, tmp_path / "dissect.json")
     config = tmp_path / "ace.yaml"
     config.write_text(
-        f"concept: [tree]\nsamples: 16\neval_samples: 16\nsteps: 3\ntop_n: 2\nprogress: false\n"
+        f"concept: [tree]\nsamples: 16\neval_samples: 16\nsteps: 3\ntop_n: 2\nquiet: true\n"
         f"dissection: {tmp_path / 'dissect.json'}\nout: {tmp_path / 'out'}\n"
     )
     assert main([*TOY, "--config", str(config)]) == 0
@@ -57,15 +75,13 @@ def test_cli_reads_a_yaml_config_and_a_dissection(tmp_path: Path) -> None:
     [
         (["--concept", "unicorn"], "unknown concept 'unicorn'"),
         (["--concept", "tree", "--layer", "layer9"], "unknown layer 'layer9'"),
-        (["--concept", "tree", "--steps", "0"], "--steps must be >= 1"),
+        (["--concept", "tree", "--steps", "0"], "--steps must be a positive number; got 0"),
     ],
 )
 def test_cli_errors_name_the_problem(
     extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main([*TOY, *extra])
-    assert exit_info.value.code == 2
+    assert main([*TOY, *extra]) == 2
     assert message in capsys.readouterr().err
 
 
@@ -73,27 +89,7 @@ def test_cli_errors_name_the_problem(
 def test_cli_on_the_shipped_scene_model(tmp_path: Path) -> None:
     argv = ["--concept", "tree", "--samples", "32", "--eval-samples", "16", "--steps", "10",
             "--top-n", "3", "--dissect-samples", "32", "--out", str(tmp_path),
-            "--progress", "false"]  # fmt: skip
+            "--quiet"]  # fmt: skip
     assert main(argv) == 0
     record = json.loads((tmp_path / "ace" / "layer4" / "tree.json").read_text())
     assert record["num_units"] == 128 and len(record["curves"]["ablation"]["ace"]) == 3
-
-
-def test_unit_iou_reads_the_dissect_json_that_dissect_py_units_writes() -> None:
-    # Regression: unit_iou expected layers keyed by name; dissect.json lists layer records.
-    import torch
-
-    from ganlens.ace.cli import unit_iou
-    from ganlens.dissect import dissect
-    from ganlens.dissect.planted import PlantedSceneGenerator, SceneLabelSegmenter
-    from ganlens.report.dissect_json import build_dissect_json
-
-    segmenter, z = SceneLabelSegmenter(range(16)), torch.arange(16.0)[:, None]
-    result = dissect(PlantedSceneGenerator(["sky", "grass"]), "layer1", segmenter, z)
-    doc = build_dissect_json(result, categories=segmenter.vocabulary.categories,
-                             model={"source": "toy", "fingerprint": "0" * 64})  # fmt: skip
-    grass = result.concept_names.index("grass")
-    expected = result["layer1"].iou_table[:, grass]
-    torch.testing.assert_close(unit_iou(doc, "layer1", "grass"), expected, atol=1e-5, rtol=0)
-    with pytest.raises(ValueError, match="no layer 'layer9'"):
-        unit_iou(doc, "layer9", "grass")

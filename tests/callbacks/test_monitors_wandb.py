@@ -17,9 +17,9 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import WandbLogger
 
 from ganlens.callbacks import DissectionMonitor, ImageQualityMonitor
+from ganlens.cli import main as ganlens_main
 from ganlens.data import SCENE_VOCABULARY
 from ganlens.data.datamodules import SceneDataModule
-from ganlens.report import run_summary
 from ganlens.report.wandb_history import find_run_files, read_table, wait_for_run
 from ganlens.training import GrowthPhase, ProgressiveGAN
 
@@ -131,7 +131,7 @@ def test_resuming_continues_the_lineage_on_the_same_bank(first_run, tmp_path):
 
 def test_run_summary_prints_the_epochs_and_writes_the_dashboard(first_run, tmp_path, capsys):
     folder, _, _ = first_run
-    assert run_summary.main([str(folder), "--html", str(tmp_path / "dashboard.html")]) == 0
+    assert ganlens_main(["summary", str(folder), "--html", str(tmp_path / "dashboard.html")]) == 0
     out = capsys.readouterr().out
     assert "| epoch | layer4 units | layer6 units | SWD | SWD floor | FSD |" in out
     assert [line.split("|")[1].strip() for line in out.splitlines() if line.startswith("| ")][

@@ -8,15 +8,14 @@ reuses the finished stages).
 import json
 import os
 import shutil
-import sys
-import types
 
 import pytest
 
-import ganlens.dissect.cache as cache_module
 import ganlens.dissect.units as units_module
-from ganlens.dissect.cli import build_parser, main
-from ganlens.report.dissect_json import read_dissect_json, validate_dissect_json
+import ganlens.io as io_module
+from ganlens.cli import build_parser, main
+from ganlens.dissect.record import read_document as read_dissect_json
+from ganlens.dissect.record import validate_dissect_json
 
 ARGS = ["units", "--layers", "layer4", "layer6", "--samples", "24", "--images-per-unit", "2",
         "--batch-size", "48", "--quiet"]  # fmt: skip
@@ -114,7 +113,7 @@ def test_an_interrupted_run_leaves_no_output_and_the_rerun_reuses_its_stages(
         with pytest.raises(KeyboardInterrupt):
             run(tmp_path)
     assert not [name for name in FINAL if (tmp_path / name).exists()]
-    assert len(list((tmp_path / "cache").glob("*.pt"))) == 2
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 2
     spy = Spy(monkeypatch)
     assert run(tmp_path, verbose=True) == 0
     assert spy.calls == [] and "layer4: reused cached dissection" in capsys.readouterr().err
@@ -130,7 +129,7 @@ def test_an_interrupted_write_keeps_the_previous_json_whole(copy_of_finished, mo
             raise KeyboardInterrupt
         real_replace(source, target)
 
-    monkeypatch.setattr(cache_module.os, "replace", replace)
+    monkeypatch.setattr(io_module.os, "replace", replace)
     with pytest.raises(KeyboardInterrupt):
         run(copy_of_finished, "--min-iou", "0.3")
     assert (copy_of_finished / "dissect.json").read_bytes() == before
@@ -157,8 +156,8 @@ def test_report_folds_in_ace_results_and_rebuilds_the_pages(copy_of_finished):
     "extra, message",
     [
         (["--layers", "layr4"], "Did you mean 'layer4'"),
-        (["--segmenter", "nowhere"], "--segmenter must be 'scene', 'segformer:PATH'"),
-        (["--model", "missing.pth"], "generator file 'missing.pth' does not exist"),
+        (["--segmenter", "nowhere"], "segmenter must be 'scene', 'segformer:PATH'"),
+        (["--generator", "missing.pth"], "generator file 'missing.pth' does not exist"),
     ],
 )
 def test_bad_input_exits_2_naming_the_problem(tmp_path, capsys, extra, message):
@@ -174,22 +173,15 @@ def test_report_without_a_dissection_exits_2(tmp_path, capsys):
 
 def test_every_flag_has_help_text():
     parser = build_parser()
-    commands = next(a for a in parser._actions if a.dest == "command").choices
-    for name in ("units", "report"):
+    commands = next(a for a in parser._actions if a.dest == "subcommand").choices
+    for name in ("units", "report", "ace", "summary", "scenes", "segmenter"):
         for action in commands[name]._actions:
             assert action.help, f"{name} {action.option_strings or action.dest} lacks help"
 
 
-def test_ace_is_dispatched_with_its_arguments(monkeypatch):
-    seen = []
-    fake = types.ModuleType("ganlens.ace.cli")
-    fake.main = lambda argv: seen.append(argv) or 7
-    monkeypatch.setitem(sys.modules, "ganlens.ace.cli", fake)
-    assert main(["ace", "--concept", "door", "DIR"]) == 7
-    assert seen == [["--concept", "door", "DIR"]]
-
-
-def test_ace_without_the_ace_module_is_a_clear_error(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "ganlens.ace.cli", None)  # makes the import fail
-    assert main(["ace", "--help"]) == 2
-    assert "ACE fitting is not available" in capsys.readouterr().err
+def test_settings_are_checked_before_anything_runs(tmp_path, capsys):
+    assert main(["ace", "--concept", "tree", "--radius", "-1", "--out", str(tmp_path)]) == 2
+    assert "--radius must be 0 or more; got -1" in capsys.readouterr().err
+    assert main(["units", "--batch-size", "0", "--out", str(tmp_path)]) == 2
+    assert "--batch-size must be a positive number; got 0" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

@@ -10,7 +10,7 @@ learn per-unit coefficients alpha that pick the most causal units. This package 
 * :func:`causal_curves` -- ablation / insertion curves of the top n units of a ranking;
 * :func:`run_concept` / :func:`write_record` -- the whole procedure and its JSON + PNG record;
 * :mod:`ganlens.ace.planted` -- a toy generator with planted causal and decoy units;
-* :mod:`ganlens.ace.cli` -- ``dissect.py ace``.
+* :mod:`ganlens.commands.ace` -- ``dissect.py ace`` (the command line).
 
 The metric itself is :class:`ganlens.metrics.AverageCausalEffect`.
 """

@@ -16,13 +16,13 @@ Rankings sharing a prefix share its runs (results are cached by unit set).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
+from tqdm.auto import tqdm
 
 from ganlens.ace.insertion import latent_batches
 from ganlens.ace.search import CellSearch
@@ -168,7 +168,7 @@ def causal_curves(
     cache: dict[frozenset[int], tuple[float, float]] = {}
     runs: Iterable[tuple[str, int]] = [(name, n) for name in rankings for n in range(1, count + 1)]
     if progress:
-        runs = importlib.import_module("tqdm.auto").tqdm(runs, desc="ace curves", leave=False)
+        runs = tqdm(runs, desc="ace curves", leave=False)
     ablation: dict[str, list[float]] = {name: [] for name in rankings}
     insertion: dict[str, list[float]] = {name: [] for name in rankings}
     with torch.no_grad():

@@ -12,13 +12,13 @@ them to a constant k. ganlens offers two per-unit levels, both streamed over lat
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
+from tqdm.auto import tqdm
 
 from ganlens.functional.causal_effect import _insertion_constant_update
 from ganlens.metrics.causal_effect import generate_presence
@@ -105,7 +105,6 @@ def latent_batches(
         raise ValueError(f"batch_size must be >= 1; got {batch_size}")
     starts: Sequence[int] | Any = range(0, latents.shape[0], batch_size)
     if progress:
-        tqdm = importlib.import_module("tqdm.auto").tqdm  # imported only when shown
         starts = tqdm(starts, desc=description, leave=False)
     for start in starts:
         yield start, latents[start : start + batch_size]

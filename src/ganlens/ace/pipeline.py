@@ -25,7 +25,7 @@ from ganlens.ace.evaluation import CausalCurves, causal_curves, iou_ranking
 from ganlens.ace.fitter import CausalUnitFitter
 from ganlens.ace.plot import save_curve_plot
 from ganlens.ace.search import CellSearch, search_cells
-from ganlens.dissect.cache import atomic_write_text
+from ganlens.io import atomic_write_text
 
 __all__ = ["run_concept", "write_record"]
 

@@ -18,7 +18,7 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 
 from ganlens.ace.evaluation import CausalCurves
-from ganlens.dissect.cache import atomic_write_bytes
+from ganlens.io import atomic_write_bytes
 
 __all__ = ["curve_image", "save_curve_plot", "wandb_curve_charts"]
 

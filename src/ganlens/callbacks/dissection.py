@@ -23,7 +23,7 @@ from ganlens.dissect.runner import THRESHOLD_MODES, LabelSegmenter, dissect
 from ganlens.dissect.thumbnails import top_sample_overlays
 from ganlens.hooks import trace
 from ganlens.report.wandb_media import wandb_bar_chart, wandb_image, wandb_table
-from ganlens.segment.sources import load_segmenter
+from ganlens.sources import load_segmenter
 
 __all__ = ["DissectionMonitor", "layer_scalars"]
 

@@ -316,4 +316,4 @@ def dissect(
         min_iqr=min_iqr if iqr else None,
         num_levels=num_levels if iqr else 1,
     )
-    return DissectionResult(layer_results, settings, vocabulary.names)
+    return DissectionResult(layer_results, settings, vocabulary.names, vocabulary.categories)

@@ -1,4 +1,4 @@
-"""``dissect.py units`` as a function: dissect layers, draw units, write the JSON and the report.
+"""The stages of ``dissect.py units``: dissect layers with a cache, and draw each unit.
 
 Stages, each cached per layer (:mod:`ganlens.dissect.cache`) under a key of the generator's
 weights fingerprint, the segmenter's identity, the layer, the dissection settings, a hash of
@@ -7,50 +7,47 @@ the latents and the ganlens version:
 1. dissect the layers that have no cached result (one :func:`~ganlens.dissect.dissect` call
    for all of them, so each image is generated and segmented once per pass);
 2. draw each unit's top samples with its region highlighted
-   (:func:`~ganlens.dissect.thumbnails.top_sample_overlays`) into ``images/<layer>-<key>/``;
-3. write ``dissect.json`` (with any ACE results under ``ace/`` folded in) and the HTML report.
+   (:func:`~ganlens.dissect.thumbnails.top_sample_overlays`) into ``images/<layer>-<key>/``.
 
-Every output is written under a temporary name and renamed, so an interrupted run leaves no
-partial file under a final name, and a re-run reuses the stages that had finished. Image folders
-carry their key in their name, so an older ``dissect.json`` never points at newer pictures;
-folders the latest document does not use are deleted once it is written.
+:func:`run_units` returns the :class:`~ganlens.dissect.result.DissectionResult` with the
+pictures' paths; the ``units`` command writes it as ``dissect.json`` and the HTML report, then
+calls :func:`prune_unit_images`. Every output is written under a temporary name and renamed,
+so an interrupted run leaves no partial file under a final name, and a re-run reuses the stages
+that had finished. Image folders carry their key in their name, so an older ``dissect.json``
+never points at newer pictures.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import json
 import logging
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from PIL import Image
 from torch import Tensor, nn
+from tqdm.auto import tqdm
 
 from ganlens import __version__
-from ganlens.dissect.cache import LayerCache, cache_key, replace_directory
-from ganlens.dissect.result import DissectionResult, DissectionSettings
+from ganlens.dissect.cache import LayerCache
+from ganlens.dissect.result import DissectionResult
 from ganlens.dissect.runner import LabelSegmenter, dissect
 from ganlens.dissect.thumbnails import top_sample_overlays
-from ganlens.models.sources import weights_fingerprint
-from ganlens.report.dissect_json import build_dissect_json, fold_ace, write_dissect_json
-from ganlens.report.html import write_report
+from ganlens.io import cache_key, fingerprint, make_staging_directory, replace_directory
 
-__all__ = ["UnitsSettings", "make_latents", "run_units", "tensor_fingerprint"]
+__all__ = ["DissectionOptions", "make_latents", "prune_unit_images", "run_units"]
 
 _log = logging.getLogger(__name__)
 _STAMP = "stamp.json"
 
 
 @dataclass(frozen=True)
-class UnitsSettings:
-    """Settings of ``dissect.py units`` (see :func:`ganlens.dissect.dissect` for their meaning).
+class DissectionOptions:
+    """How ``dissect.py units`` dissects (see :func:`ganlens.dissect.dissect` for the meaning).
 
     Attributes:
         threshold_mode: ``"iqr"`` (held-out set, GAN Dissection default) or ``"quantile"``.
@@ -65,7 +62,7 @@ class UnitsSettings:
         batch_size: Samples per forward pass (not part of the cache key).
 
     Example:
-        >>> UnitsSettings(threshold_mode="quantile").cache_settings()["threshold_mode"]
+        >>> DissectionOptions(threshold_mode="quantile").cache_settings()["threshold_mode"]
         'quantile'
     """
 
@@ -78,7 +75,7 @@ class UnitsSettings:
     num_levels: int = 100
     top_k: int = 10
     images_per_unit: int = 4
-    batch_size: int = 32
+    batch_size: int = 64
 
     def cache_settings(self) -> dict[str, Any]:
         """The settings a layer's dissection depends on (for its cache key)."""
@@ -105,44 +102,19 @@ def make_latents(
     return z[:samples], (z[samples:] if held_out else None)
 
 
-def tensor_fingerprint(*tensors: Tensor | None) -> str:
-    """SHA-256 of tensors' dtypes, shapes and values (``None`` counts as a marker).
-
-    Example:
-        >>> tensor_fingerprint(torch.zeros(2)) == tensor_fingerprint(torch.zeros(3))
-        False
-    """
-    digest = hashlib.sha256()
-    for tensor in tensors:
-        if tensor is None:
-            digest.update(b"none|")
-            continue
-        value = tensor.detach().cpu().contiguous()
-        digest.update(f"{value.dtype}|{tuple(value.shape)}|".encode())
-        digest.update(value.view(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
-
-
-def _merge(
-    results: Mapping[str, tuple[Any, DissectionSettings]], layers: Sequence[str], names: Any
-) -> DissectionResult:
-    settings = results[layers[0]][1]
-    return DissectionResult({n: results[n][0] for n in layers}, settings, tuple(names))
-
-
 def _dissect_layers(
     generator: nn.Module,
     layers: Sequence[str],
     segmenter: LabelSegmenter,
     probe: Tensor,
     held_out: Tensor | None,
-    settings: UnitsSettings,
+    settings: DissectionOptions,
     keys: Mapping[str, str],
     cache: LayerCache,
     progress: bool,
     force: bool,
 ) -> DissectionResult:
-    found: dict[str, Any] = {}
+    found: dict[str, DissectionResult] = {}
     for layer in layers:
         entry = None if force else cache.load(layer, keys[layer])
         if entry is not None:
@@ -159,9 +131,9 @@ def _dissect_layers(
             num_levels=settings.num_levels, top_k=settings.top_k, progress=progress,
         )  # fmt: skip
         for layer in missing:
-            cache.save(layer, keys[layer], result[layer], result.settings)
-            found[layer] = (result[layer], result.settings)
-    return _merge(found, layers, segmenter.vocabulary.names)
+            cache.save(layer, keys[layer], result)
+            found[layer] = result
+    return found[layers[0]].with_layers({name: found[name][name] for name in layers})
 
 
 def _strip(pictures: Tensor, gap: int = 2) -> Tensor:
@@ -178,7 +150,7 @@ def _draw_units(
     result: DissectionResult,
     probe: Tensor,
     out: Path,
-    settings: UnitsSettings,
+    settings: DissectionOptions,
     keys: Mapping[str, str],
     progress: bool,
     force: bool,
@@ -197,11 +169,10 @@ def _draw_units(
         if not force and stamp.is_file() and json.loads(stamp.read_text()).get("key") == key:
             _log.info("%s: reused unit images (%s)", name, folder)
             continue
-        staging = Path(tempfile.mkdtemp(prefix=f".{safe}.", dir=out / "images"))
+        staging = make_staging_directory(out / "images", f".{safe}.")
         try:
             units = [u.unit for u in layer.units if u.top_samples]
             chunks = [units[i : i + 16] for i in range(0, len(units), 16)]
-            tqdm = importlib.import_module("tqdm.auto").tqdm
             bar = tqdm(chunks, desc=f"{name} unit images", disable=not progress, leave=False)
             for chunk in bar:
                 pictures = top_sample_overlays(
@@ -218,10 +189,25 @@ def _draw_units(
     return images
 
 
-def _prune_images(out: Path, images: Mapping[str, Mapping[int, str]]) -> None:
-    """Delete image folders the document just written does not use (older settings)."""
-    used = {Path(path).parent.name for paths in images.values() for path in paths.values()}
-    for folder in (out / "images").iterdir():
+def prune_unit_images(out: str | Path, result: DissectionResult) -> None:
+    """Delete image folders under ``out/images`` that ``result`` does not use (older settings).
+
+    Example:
+        >>> import tempfile
+        >>> from ganlens.dissect.result import DissectionSettings
+        >>> out = Path(tempfile.mkdtemp()); (out / "images" / "old").mkdir(parents=True)
+        >>> s = DissectionSettings("quantile", 0.01, "unrestricted", 8, 4, 4, 0.05, None, 1)
+        >>> prune_unit_images(out, DissectionResult({}, s, ("-",)))
+        >>> list((out / "images").iterdir())
+        []
+    """
+    used = {
+        Path(unit.image).parent.name
+        for layer in result.layers.values()
+        for unit in layer.units
+        if unit.image
+    }
+    for folder in (Path(out) / "images").iterdir():
         if folder.is_dir() and folder.name not in used:  # incl. staging left by a killed run
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -234,80 +220,77 @@ def run_units(
     *,
     probe: Tensor,
     held_out: Tensor | None = None,
-    settings: UnitsSettings | None = None,
+    options: DissectionOptions | None = None,
     model: Mapping[str, Any] | None = None,
     extra_settings: Mapping[str, Any] | None = None,
     segmenter_id: str = "",
     force: bool = False,
     progress: bool = True,
-) -> dict[str, Any]:
-    """Dissect ``layers`` and write ``dissect.json``, unit images and the HTML report to ``out``.
+) -> DissectionResult:
+    """Dissect ``layers`` (cached under ``out/cache``) and draw their units into ``out/images``.
 
     Args:
         generator: The generator (eval mode, on its device).
         layers: Dotted layer names.
         segmenter: Gives the vocabulary and the label layers of generated images.
-        out: Output folder (created); the cache lives in ``out/cache``.
+        out: Output folder (created).
         probe: ``[N, ...]`` probe latents (IoU and top samples are reported on these).
         held_out: ``[M, ...]`` held-out latents for the thresholds (needed in ``iqr`` mode).
-        settings: :class:`UnitsSettings` (default: its defaults).
-        model: ``source``, ``class`` and ``resolution`` of the generator for the document; its
+        options: :class:`DissectionOptions` (default: its defaults).
+        model: ``source``, ``class`` and ``resolution`` of the generator for the record; its
             ``fingerprint`` is computed here.
-        extra_settings: Further settings recorded in the document (seed, segmenter name, ...).
+        extra_settings: Further settings recorded (seed, segmenter name, ...).
         segmenter_id: Identity of the segmenter for the cache key (e.g. its weights hash).
         force: Recompute every stage, ignoring the cache.
         progress: Show progress bars.
 
     Returns:
-        The ``dissect.json`` document written.
+        The dissection, with each drawn unit's ``image`` path relative to ``out``.
 
     Example:
         >>> import tempfile
         >>> from ganlens.dissect.planted import PlantedSceneGenerator, SceneLabelSegmenter
         >>> g, out = PlantedSceneGenerator(["sky", "grass"], resolution=16), tempfile.mkdtemp()
-        >>> doc = run_units(g, ["layer1"], SceneLabelSegmenter(range(8), resolution=16), out,
-        ...                 probe=torch.arange(8.0)[:, None], progress=False,
-        ...                 settings=UnitsSettings(threshold_mode="quantile", images_per_unit=2))
-        >>> units = doc["layers"][0]["units"]
-        >>> [u["concept"] for u in units[:2]], units[0]["image"]
+        >>> result = run_units(g, ["layer1"], SceneLabelSegmenter(range(8), resolution=16), out,
+        ...                    probe=torch.arange(8.0)[:, None], progress=False,
+        ...                    options=DissectionOptions(threshold_mode="quantile",
+        ...                                              images_per_unit=2))
+        >>> units = result["layer1"].units
+        >>> [u.concept for u in units[:2]], units[0].image
         (['sky', 'grass'], 'images/layer1-.../unit_0000.png')
         >>> sorted(p.name for p in Path(out).iterdir())
-        ['cache', 'dissect.html', 'dissect.json', 'images', 'layers.html']
+        ['cache', 'images']
     """
-    settings = settings or UnitsSettings()
+    options = options or DissectionOptions()
     if not layers:
         raise ValueError("layers must name at least one layer")
-    if settings.threshold_mode == "iqr" and held_out is None:
+    if options.threshold_mode == "iqr" and held_out is None:
         raise ValueError("threshold_mode 'iqr' needs held_out latents (a second latent set)")
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
-    fingerprint = weights_fingerprint(generator)
+    weights = fingerprint(generator.state_dict())
     identity = {
-        "model": fingerprint,
+        "model": weights,
         "segmenter": segmenter_id,
-        "settings": settings.cache_settings(),
-        "latents": tensor_fingerprint(probe, held_out),
+        "settings": options.cache_settings(),
+        "latents": fingerprint([probe, held_out]),
         "version": __version__,
     }
     keys = {layer: cache_key(layer=layer, **identity) for layer in layers}
     cache = LayerCache(out / "cache")
     result = _dissect_layers(
-        generator, layers, segmenter, probe, held_out, settings, keys, cache, progress, force
+        generator, layers, segmenter, probe, held_out, options, keys, cache, progress, force
     )
-    images = _draw_units(generator, result, probe, out, settings, keys, progress, force)
-    document = build_dissect_json(
-        result,
-        categories=segmenter.vocabulary.categories,
-        model={**(model or {"source": type(generator).__name__}), "fingerprint": fingerprint},
-        extra_settings={"top_k": settings.top_k, "images_per_unit": settings.images_per_unit,
+    images = _draw_units(generator, result, probe, out, options, keys, progress, force)
+    drawn = {
+        name: replace(layer, units=tuple(
+            replace(u, image=images.get(name, {}).get(u.unit)) for u in layer.units
+        ))
+        for name, layer in result.layers.items()
+    }  # fmt: skip
+    return replace(
+        result.with_layers(drawn),
+        model={**(model or {"source": type(generator).__name__}), "fingerprint": weights},
+        extra_settings={"top_k": options.top_k, "images_per_unit": options.images_per_unit,
                         **(extra_settings or {})},
-        images=images,
     )  # fmt: skip
-    fold_ace(document, out)
-    write_dissect_json(document, out / "dissect.json")
-    write_report(out, document)
-    _prune_images(out, images)
-    _log.info(
-        "wrote %s, %s and %s", out / "dissect.json", out / "dissect.html", out / "layers.html"
-    )
-    return document

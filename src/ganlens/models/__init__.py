@@ -26,7 +26,6 @@ from ganlens.models.layers import (
     he_constant,
 )
 from ganlens.models.pretrained import export_generator, load_scene_generator
-from ganlens.models.sources import load_generator, weights_fingerprint
 from ganlens.models.weights import load_proggan_generator, normalize_proggan_state_dict
 
 __all__ = [
@@ -44,11 +43,9 @@ __all__ = [
     "ToRGB",
     "export_generator",
     "he_constant",
-    "load_generator",
     "load_proggan_generator",
     "load_scene_generator",
     "normalize_proggan_state_dict",
     "progressive_channels",
     "resolve_channels",
-    "weights_fingerprint",
 ]

@@ -16,7 +16,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from ganlens.dissect.cache import atomic_write_text
+from ganlens.io import atomic_write_text
 from ganlens.report.layer_comparison import render_layer_comparison
 from ganlens.report.page import page, report_header
 from ganlens.report.svg import CATEGORY_COLORS, bar_chart, line_chart

@@ -1,24 +1,23 @@
-"""Print a training run's per-epoch monitor numbers from its W&B offline log.
+"""A training run's per-epoch monitor numbers from its W&B offline log (``ganlens summary``).
 
-``python -m ganlens.report.run_summary outputs/demo`` finds the newest ``run-*.wandb`` under the
-folder, reads it with :mod:`ganlens.report.wandb_history` and prints, per evaluated epoch, the
-interpretable units of every dissected layer next to SWD (with its real-vs-real floor) and
-FID or FSD, writes an offline HTML dashboard of them (``dashboard.html`` beside the run), then
-says how to upload the run.
+:func:`summarize_run` finds the newest ``run-*.wandb`` under a folder, reads it with
+:mod:`ganlens.report.wandb_history` and gives, per evaluated epoch, the interpretable units of
+every dissected layer next to SWD (with its real-vs-real floor) and FID or FSD; it writes an
+offline HTML dashboard of them (``dashboard.html`` beside the run) and says how to upload the run.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ganlens.io import atomic_write_text
 from ganlens.report.run_dashboard import render_run_dashboard
 from ganlens.report.wandb_history import find_run_files, wait_for_run
 
-__all__ = ["epoch_table", "main"]
+__all__ = ["epoch_table", "summarize_run"]
 
 _QUALITY = (
     ("quality/swd", "SWD"),
@@ -66,29 +65,37 @@ def epoch_table(history: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Print the newest run's table under a folder; returns the exit status."""
-    parser = argparse.ArgumentParser(
-        prog="python -m ganlens.report.run_summary", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("folder", type=Path, help="a run's root folder, e.g. outputs/demo")
-    parser.add_argument("--html", type=Path, default=None,
-                        help="where to write the dashboard page (default: the run's folder, "
-                        "dashboard.html)")  # fmt: skip
-    args = parser.parse_args(argv)
-    runs = find_run_files(args.folder)
+def summarize_run(folder: str | Path, html: str | Path | None = None) -> str:
+    """The newest run's table under ``folder``; also writes its offline dashboard page.
+
+    Args:
+        folder: A run's root folder, e.g. ``outputs/demo``.
+        html: Where to write the dashboard (default: ``dashboard.html`` beside the run).
+
+    Returns:
+        The text to print: the run's folder, its epoch table, the dashboard and how to upload.
+
+    Raises:
+        FileNotFoundError: If there is no W&B run file under ``folder``.
+
+    Example:
+        >>> summarize_run("/nonexistent")
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: no W&B run file (run-*.wandb) under /nonexistent
+    """
+    runs = find_run_files(folder) if Path(folder).is_dir() else []
     if not runs:
-        parser.error(f"no W&B run file (run-*.wandb) under {args.folder}")
+        raise FileNotFoundError(f"no W&B run file (run-*.wandb) under {folder}")
     run = max(runs, key=lambda path: path.stat().st_mtime)
     logged = wait_for_run(run)
-    print(f"W&B run: {run.parent}")
-    print(epoch_table(logged.history))
-    dashboard = args.html or run.parent / "dashboard.html"
-    dashboard.write_text(render_run_dashboard(logged), encoding="utf-8")
-    print(f"Dashboard (offline): {dashboard}")
-    print(f"Upload the run to W&B to browse its tables and images: wandb sync {run.parent}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    dashboard = Path(html) if html is not None else run.parent / "dashboard.html"
+    atomic_write_text(dashboard, render_run_dashboard(logged))
+    return "\n".join(
+        [
+            f"W&B run: {run.parent}",
+            epoch_table(logged.history),
+            f"Dashboard (offline): {dashboard}",
+            f"Upload the run to W&B to browse its tables and images: wandb sync {run.parent}",
+        ]
+    )

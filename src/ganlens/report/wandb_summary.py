@@ -2,7 +2,7 @@
 
 ``dissect.py units --wandb`` (and ``dissect.py report DIR --wandb``) call :func:`log_dissection`
 with the ``dissect.json`` document. The run is offline unless the user is logged in
-(:func:`ganlens.cli.wandb_logged_in`; ``WANDB_MODE`` overrides), its files go under the
+(:func:`wandb_logged_in`; ``WANDB_MODE`` overrides), its files go under the
 dissection's folder, and everything is logged in one history row:
 
 * ``<layer>/units``: table of every unit (unit, concept, category, IoU, IQR, threshold,
@@ -16,13 +16,14 @@ dissection's folder, and everything is logged in one history row:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from ganlens.report.layer_comparison import layer_comparison_rows
 
-__all__ = ["UNIT_COLUMNS", "log_dissection"]
+__all__ = ["UNIT_COLUMNS", "log_dissection", "wandb_logged_in"]
 
 UNIT_COLUMNS = (
     "unit", "concept", "category", "iou", "iqr", "threshold", "interpretable", "top_samples",
@@ -33,10 +34,30 @@ UNIT_COLUMNS = (
 RunMode = Literal["online", "offline", "disabled"]
 
 
+def wandb_logged_in() -> bool:
+    """Whether W&B can go online: ``WANDB_MODE``, then an API key in the environment or netrc.
+
+    Example:
+        >>> import os
+        >>> os.environ["WANDB_MODE"] = "offline"
+        >>> wandb_logged_in()
+        False
+    """
+    mode = os.environ.get("WANDB_MODE", "").lower()
+    if mode in ("offline", "dryrun", "disabled"):
+        return False
+    if mode == "online" or os.environ.get("WANDB_API_KEY"):
+        return True
+    netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
+    try:
+        return "api.wandb.ai" in netrc.read_text()
+    except OSError:
+        return False
+
+
 def _run_mode(mode: RunMode | None) -> RunMode:
     if mode is not None:
         return mode
-    from ganlens.cli import wandb_logged_in  # imports Lightning: only when logging to W&B
 
     return "online" if wandb_logged_in() else "offline"
 

@@ -20,7 +20,6 @@ from ganlens.segment.scene_segmenter import (
     load_scene_segmenter,
     save_scene_segmenter,
 )
-from ganlens.segment.sources import load_segmenter
 
 __all__ = [
     "ADE20K_STUFF",
@@ -31,7 +30,6 @@ __all__ = [
     "ade20k_vocabulary",
     "check_images",
     "load_scene_segmenter",
-    "load_segmenter",
     "resize_maps",
     "save_scene_segmenter",
 ]

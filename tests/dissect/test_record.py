@@ -1,4 +1,4 @@
-"""dissect.json: the shipped JSON Schema, documents that pass and fail it, rankings, ACE folding."""
+"""dissect.json, the one record format: schema, round trips, rankings, ACE folding, the cache."""
 
 import copy
 import json
@@ -8,16 +8,27 @@ import jsonschema
 import pytest
 import torch
 
+from ganlens.dissect.cache import LayerCache
 from ganlens.dissect.planted import PlantedSceneGenerator, SceneLabelSegmenter
-from ganlens.dissect.units import UnitsSettings, run_units
-from ganlens.report.dissect_json import (
+from ganlens.dissect.record import (
     FORMAT,
     SCHEMA_PATH,
     fold_ace,
     load_schema,
-    read_dissect_json,
+    read_dissection,
+    read_document,
     validate_dissect_json,
+    write_dissection,
 )
+from ganlens.dissect.result import DissectionResult
+from ganlens.dissect.units import DissectionOptions, run_units
+
+read_dissect_json = read_document
+
+
+def fold_document(document, directory):
+    return fold_ace(DissectionResult.from_dict(document), directory).to_dict()
+
 
 PLANTED = ("sky", "cloud", "mountain", "water", "grass", "road", "roof", "door", "dome", "trunk")
 
@@ -28,12 +39,13 @@ def dissected(tmp_path_factory):
     generator = PlantedSceneGenerator(PLANTED, resolution=32, feature_size=8, num_noise=3)
     probe = torch.stack([torch.arange(40.0), torch.zeros(40)], dim=1)
     segmenter = SceneLabelSegmenter(range(80), resolution=32)
-    document = run_units(
+    result = run_units(
         generator, ["layer1"], segmenter, out, probe=probe,
-        held_out=probe + torch.tensor([40.0, 0.0]), settings=UnitsSettings(images_per_unit=2),
+        held_out=probe + torch.tensor([40.0, 0.0]), options=DissectionOptions(images_per_unit=2),
         model={"source": "planted"}, progress=False,
     )  # fmt: skip
-    return out, document
+    write_dissection(result, out / "dissect.json")
+    return out, result.to_dict(), result
 
 
 def ace_record(layer="layer1", concept="door", num_units=14):
@@ -48,12 +60,12 @@ def ace_record(layer="layer1", concept="door", num_units=14):
 
 
 def test_the_schema_is_a_valid_draft_2020_12_schema_shipped_in_the_package():
-    assert SCHEMA_PATH.is_file() and SCHEMA_PATH.parent.name == "report"
+    assert SCHEMA_PATH.is_file() and SCHEMA_PATH.parent.name == "dissect"
     jsonschema.Draft202012Validator.check_schema(load_schema())
 
 
 def test_a_written_document_validates_and_matches_the_dissection(dissected):
-    out, document = dissected
+    out, document, _ = dissected
     on_disk = read_dissect_json(out)
     assert on_disk == json.loads(json.dumps(document))
     validate_dissect_json(on_disk)
@@ -71,7 +83,7 @@ def test_a_written_document_validates_and_matches_the_dissection(dissected):
 
 
 def test_iou_rankings_are_lower_is_better_and_pick_the_planted_unit(dissected):
-    _, document = dissected
+    _, document, _ = dissected
     layer = document["layers"][0]
     rankings = {r["concept"]: r for r in layer["rankings"] if r["metric"] == "iou"}
     for unit, concept in enumerate(PLANTED):
@@ -116,7 +128,7 @@ def test_ace_results_fold_in_as_rank_position_rankings_idempotently(dissected, t
     (tmp_path / "ace" / "layer1" / "door.png").write_bytes(b"png")
     (tmp_path / "ace" / "layer9").mkdir()
     (tmp_path / "ace" / "layer9" / "sky.json").write_text(json.dumps(ace_record("layer9", "sky")))
-    folded = fold_ace(document, tmp_path)
+    folded = fold_document(document, tmp_path)
     validate_dissect_json(folded)
     layer = folded["layers"][0]
     ace = [r for r in layer["rankings"] if r["metric"] == "ace"]
@@ -126,7 +138,7 @@ def test_ace_results_fold_in_as_rank_position_rankings_idempotently(dissected, t
     assert sorted(range(14), key=score.__getitem__)[:3] == [7, 6, 0]
     assert layer["ace"][0]["file"] == "ace/layer1/door.json"
     assert layer["ace"][0]["image"] == "ace/layer1/door.png"
-    assert fold_ace(copy.deepcopy(folded), tmp_path) == folded
+    assert fold_document(copy.deepcopy(folded), tmp_path) == folded
 
 
 def test_a_malformed_ace_file_is_an_error_naming_it(dissected, tmp_path):
@@ -135,10 +147,33 @@ def test_a_malformed_ace_file_is_an_error_naming_it(dissected, tmp_path):
     del broken["curves"]
     (tmp_path / "ace" / "layer1" / "door.json").write_text(json.dumps(broken))
     with pytest.raises(ValueError, match=r"door\.json lacks keys \['curves'\]"):
-        fold_ace(copy.deepcopy(dissected[1]), tmp_path)
+        fold_document(copy.deepcopy(dissected[1]), tmp_path)
 
 
 def test_reading_something_else_is_a_clear_error(tmp_path):
     (tmp_path / "dissect.json").write_text(json.dumps({"format": "netdissect"}))
     with pytest.raises(ValueError, match="expected 'ganlens-dissect/1'"):
         read_dissect_json(tmp_path)
+
+
+def test_the_document_reads_back_as_the_same_dissection(dissected, tmp_path):
+    out, document, result = dissected
+    again = read_dissection(out)
+    assert again.to_dict() == document
+    layer, read = result["layer1"], again["layer1"]
+    assert read.units == layer.units or [u.iou for u in read.units] == pytest.approx(
+        [u.iou for u in layer.units], abs=1e-6
+    )
+    torch.testing.assert_close(read.iou_table, layer.iou_table, atol=1e-6, rtol=0)
+    assert again.settings == result.settings and again.concept_names == result.concept_names
+
+
+def test_the_layer_cache_stores_the_same_format(dissected, tmp_path):
+    _, document, result = dissected
+    cache = LayerCache(tmp_path)
+    cache.save("layer1", "key", result)
+    stored = json.loads(cache.path("layer1", "key").read_text())["dissection"]
+    assert stored["layers"] == document["layers"] and stored["vocabulary"] == document["vocabulary"]
+    validate_dissect_json(stored)
+    assert cache.load("layer1", "key").to_dict() == document
+    assert cache.load("layer1", "other") is None

@@ -1,0 +1,213 @@
+"""``ganlens ace``: find the units that cause a concept, and show how much they cause it.
+
+GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.2). For each ``--concept`` this
+searches present and candidate cells, fits per-unit alpha with a Lightning ``Trainer``, and
+compares the ACE ranking with the IoU ranking by ablating / inserting the top n units on held-out
+samples. It writes ``OUT/ace/<layer>/<concept>.json`` and its plot (atomically) and, with
+``--wandb``, a W&B run with the fitting curves and line charts. Offline by default: the shipped
+scene generator and segmenter.
+
+Example: ``python dissect.py ace --layer layer4 --concept tree door --steps 300``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from ganlens.commands.common import check_choice, check_positive
+
+if TYPE_CHECKING:
+    from torch import Tensor, nn
+
+__all__ = ["AceSettings", "run_ace_command"]
+
+
+@dataclass(frozen=True)
+class AceSettings:
+    """Fit the average causal effect of a layer's units on concepts (GAN Dissection, 3.2).
+
+    Args:
+        concept: One or several concept names.
+        generator: The generator: 'scene' (shipped 32 px scene ProgGAN), a .ckpt of ours, a
+            gandissect/Karras .pth, or 'package.module:factory' returning an nn.Module.
+        segmenter: The segmenter: 'scene' (shipped), 'segformer:PATH' (local SegFormer ADE20K
+            folder) or 'package.module:factory' giving a differentiable Segmenter.
+        layer: Generator layer to intervene on.
+        samples: Latents searched for training pairs.
+        eval_samples: Held-out latents for the curves.
+        steps: Optimiser steps of the alpha fit.
+        pairs_per_step: (present, candidate) pairs per optimiser step.
+        batch_size: Samples per forward pass.
+        top_n: Largest number of top units in the curves.
+        radius: Intervention window half side in feature cells (0: one cell).
+        spacing: Lattice step of the candidate search.
+        lr: Adam learning rate.
+        penalty: L2 penalty lambda on alpha.
+        dissection: A dissect.json (or its folder) with the layer's IoUs; default: a quick
+            dissection.
+        dissect_samples: Samples of the quick dissection.
+        dissect_threshold_mode: Threshold policy of the quick dissection (iqr: half the samples
+            choose thresholds).
+        seed: Seed of all latents.
+        device: Torch device, e.g. cuda.
+        out: Output folder (the fits go to OUT/ace/<layer>/).
+        quiet: No progress bars.
+        wandb: Also log each fit to a W&B run (offline unless logged in).
+        wandb_project: W&B project.
+    """
+
+    concept: list[str] = field(metadata={"option": True})
+    generator: str = "scene"
+    segmenter: str = "scene"
+    layer: str = "layer4"
+    # Defaults measured on the shipped scene model: smaller sets leave rare concepts (door, 0.3%
+    # of pixels) too noisy to rank (benchmarks/BENCHMARKS.md, "ACE on the shipped scene model").
+    samples: int = 768
+    eval_samples: int = 384
+    steps: int = 300
+    pairs_per_step: int = 16
+    batch_size: int = 32
+    top_n: int = 20
+    radius: int = 1
+    spacing: int = 3
+    lr: float = 0.01
+    penalty: float = 0.005
+    dissection: str | None = None
+    dissect_samples: int = 256
+    dissect_threshold_mode: Literal["iqr", "quantile"] = "iqr"
+    seed: int = 0
+    device: str = "cpu"
+    out: str = "outputs/dissect"
+    quiet: bool = False
+    wandb: bool = False
+    wandb_project: str = "ganlens"
+
+    def __post_init__(self) -> None:
+        """Check every value before anything is loaded, fitted or written."""
+        check_positive(samples=self.samples, eval_samples=self.eval_samples, steps=self.steps,
+                       pairs_per_step=self.pairs_per_step, batch_size=self.batch_size,
+                       top_n=self.top_n, spacing=self.spacing, lr=self.lr,
+                       dissect_samples=self.dissect_samples)  # fmt: skip
+        check_choice("dissect_threshold_mode", self.dissect_threshold_mode, ("iqr", "quantile"))
+        if self.radius < 0:
+            raise ValueError(f"--radius must be 0 or more; got {self.radius}")
+        if self.penalty < 0:
+            raise ValueError(f"--penalty must be 0 or more; got {self.penalty}")
+        if not self.concept:
+            raise ValueError("--concept must name at least one concept")
+        if self.dissect_threshold_mode == "iqr" and self.dissect_samples < 2:
+            raise ValueError(
+                f"--dissect-samples must be >= 2 in iqr mode; got {self.dissect_samples}"
+            )
+
+
+def _quick_iou(
+    generator: nn.Module, segmenter: Any, latents: Tensor, settings: AceSettings
+) -> tuple[Tensor, tuple[str, ...]]:
+    """``[U, C]`` IoU table of the layer from a dissection of ``latents``."""
+    from ganlens.dissect import dissect
+
+    half = latents.shape[0] // 2
+    iqr = settings.dissect_threshold_mode == "iqr"
+    probe, held_out = (latents[:half], latents[half:]) if iqr else (latents, None)
+    result = dissect(
+        generator, settings.layer, segmenter, probe, held_out, batch_size=settings.batch_size,
+        threshold_mode=settings.dissect_threshold_mode, progress=not settings.quiet,
+    )  # fmt: skip
+    return result[settings.layer].iou_table, tuple(result.concept_names)
+
+
+def _iou_tables(
+    generator: nn.Module, segmenter: Any, latents: Tensor, settings: AceSettings
+) -> dict[str, Tensor]:
+    """``[U]`` IoU of every unit with each concept, from ``--dissection`` or a quick one."""
+    if settings.dissection is None:
+        table, names = _quick_iou(generator, segmenter, latents, settings)
+    else:
+        from ganlens.dissect.record import read_dissection
+
+        result = read_dissection(settings.dissection)
+        if settings.layer not in result.layers:
+            raise ValueError(f"--dissection {settings.dissection} has no layer "
+                             f"{settings.layer!r}; it has {sorted(result.layers)}")  # fmt: skip
+        table, names = result[settings.layer].iou_table, result.concept_names
+    import torch
+
+    return {c: table[:, names.index(c)] if c in names else torch.zeros(table.shape[0])
+            for c in settings.concept}  # fmt: skip
+
+
+def run_ace_command(settings: AceSettings) -> int:
+    """Run ``ganlens ace``; returns the exit status.
+
+    Example:
+        >>> run_ace_command(AceSettings(["tree"], layer="layer99"))
+        Traceback (most recent call last):
+        ...
+        ValueError: ... 'layer99' ...
+    """
+    import torch
+
+    from ganlens.ace.pipeline import run_concept, write_record
+    from ganlens.hooks import get_layer
+    from ganlens.sources import load_generator, load_segmenter
+
+    generator = load_generator(settings.generator, settings.device)
+    get_layer(generator, settings.layer)
+    segmenter = load_segmenter(settings.segmenter, settings.device)
+    for concept in settings.concept:
+        if concept not in segmenter.vocabulary:
+            known = ", ".join(c.name for c in segmenter.vocabulary)
+            raise ValueError(
+                f"--concept: unknown concept {concept!r}; the segmenter knows: {known}"
+            )
+    latent_size = int(getattr(generator, "latent_size", 0))
+    if latent_size < 1:
+        raise ValueError("the generator must have a positive integer attribute latent_size")
+    seeded = torch.Generator().manual_seed(settings.seed)
+    z = torch.randn(settings.samples + settings.eval_samples, latent_size, generator=seeded)
+    fit_latents, eval_latents = z[: settings.samples], z[settings.samples :]
+    tables = _iou_tables(generator, segmenter, fit_latents[: settings.dissect_samples], settings)
+    for concept in settings.concept:
+        loggers: list[Any] = []
+        if settings.wandb:
+            from pytorch_lightning.loggers import WandbLogger
+
+            loggers.append(WandbLogger(project=settings.wandb_project, save_dir=settings.out,
+                                       name=f"ace-{settings.layer}-{concept}"))  # fmt: skip
+        record = run_concept(
+            generator, segmenter, settings.layer, concept, fit_latents, eval_latents,
+            tables[concept], steps=settings.steps, batch_size=settings.pairs_per_step,
+            forward_batch_size=settings.batch_size, top_n=settings.top_n, radius=settings.radius,
+            spacing=settings.spacing, lr=settings.lr, penalty=settings.penalty, loggers=loggers,
+            progress=not settings.quiet,
+        )  # fmt: skip
+        record["settings"].update(
+            generator=settings.generator, segmenter=settings.segmenter, seed=settings.seed,
+            iou_source=settings.dissection or "quick dissection",
+        )  # fmt: skip
+        json_path, plot_path = write_record(record, settings.out)
+        if loggers:
+            _log_wandb(loggers[0], record)
+        curves = record["curves"]
+        print(f"{settings.layer}/{concept}: top units {record['ranking']['ace'][:5]} (ACE) vs "
+              f"{record['ranking']['iou'][:5]} (IoU); ablating top {curves['n'][-1]} removes "
+              f"{curves['ablation']['ace'][-1]:.3f} (ACE) vs {curves['ablation']['iou'][-1]:.3f} "
+              f"(IoU) of its pixels; fit {record['fit']['seconds']:.1f} s -> {json_path}, "
+              f"{plot_path}")  # fmt: skip
+    return 0
+
+
+def _log_wandb(logger: Any, record: dict[str, Any]) -> None:
+    """Log the curves' end points and line charts to the fit's W&B run, then finish it."""
+    from ganlens.ace.plot import wandb_curve_charts
+
+    prefix = f"causal/{record['layer']}/{record['concept']}"
+    curves = record["_curves"]
+    scalars = {f"{prefix}/{kind}_top{curves.n[-1]}/{name}": values[-1]
+               for kind in ("ablation", "insertion")
+               for name, values in getattr(curves, kind).items()}  # fmt: skip
+    charts = {key: build() for key, build in wandb_curve_charts(curves, prefix).items()}
+    logger.experiment.log({**scalars, **charts})
+    logger.experiment.finish()

@@ -1,0 +1,148 @@
+"""``ganlens units``: dissect layers of a generator and write ``dissect.json`` and the report.
+
+GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.1). Finished stages are cached
+in ``OUT/cache`` and reused on re-runs (:mod:`ganlens.dissect.units`).
+Example: ``python dissect.py units --layers layer2 layer4 layer6 --samples 256 --out outputs/d``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ganlens.commands.common import check_choice, check_positive
+
+__all__ = ["UnitsSettings", "run_units_command"]
+
+
+@dataclass(frozen=True)
+class UnitsSettings:
+    """Dissect generator layers and write dissect.json, unit images and an HTML report.
+
+    Args:
+        generator: The generator: 'scene' (shipped 32 px scene ProgGAN), a .ckpt of ours, a
+            gandissect/Karras .pth, or 'package.module:factory' returning an nn.Module.
+        layers: Dotted names of the layers to dissect.
+        samples: Probe samples N (iqr mode draws N more, held out, for the thresholds).
+        threshold_mode: Threshold policy: 'iqr' search on a held-out set, or top 'quantile'.
+        quantile: Top fraction q of the quantile policy.
+        iou_mode: Count a unit's region everywhere ('unrestricted') or only in images that
+            contain the concept's category ('category').
+        resolution: Segmentation side S (default: the image side capped at 128).
+        min_iou: IoU cut-off of interpretable units.
+        min_iqr: IQR cut-off of interpretable units in iqr mode.
+        num_levels: Candidate threshold levels B of the IQR search.
+        top_k: Top samples recorded per unit.
+        images_per_unit: Top samples drawn per unit in the report (0 draws none).
+        segmenter: The segmenter: 'scene' (shipped), 'segformer:PATH' (local SegFormer ADE20K
+            folder, needs the ade20k extra) or 'package.module:factory'.
+        latent_size: Latent dimension, for generators without a latent_size attribute.
+        seed: Seed of the latent draw.
+        batch_size: Samples per forward pass.
+        out: Output folder; the cache lives in OUT/cache.
+        device: Torch device, e.g. cpu or cuda.
+        force: Recompute every stage instead of reusing the cache.
+        quiet: No progress bars or stage messages.
+        wandb: Also log the summaries to a W&B run (offline unless logged in).
+        wandb_project: W&B project.
+        wandb_name: W&B run name (default: W&B picks).
+    """
+
+    generator: str = "scene"
+    layers: list[str] = field(default_factory=lambda: ["layer2", "layer4", "layer6"])
+    samples: int = 512
+    threshold_mode: Literal["iqr", "quantile"] = "iqr"
+    quantile: float = 0.01
+    iou_mode: Literal["unrestricted", "category"] = "unrestricted"
+    resolution: int | None = None
+    min_iou: float = 0.05
+    min_iqr: float = 0.01
+    num_levels: int = 100
+    top_k: int = 10
+    images_per_unit: int = 4
+    segmenter: str = "scene"
+    latent_size: int | None = None
+    seed: int = 0
+    batch_size: int = 64
+    out: str = "outputs/dissect"
+    device: str = "cpu"
+    force: bool = False
+    quiet: bool = False
+    wandb: bool = False
+    wandb_project: str = "ganlens"
+    wandb_name: str | None = None
+
+    def __post_init__(self) -> None:
+        """Check every value before anything is loaded or written."""
+        check_positive(samples=self.samples, quantile=self.quantile, num_levels=self.num_levels,
+                       top_k=self.top_k, batch_size=self.batch_size, resolution=self.resolution,
+                       latent_size=self.latent_size)  # fmt: skip
+        check_choice("threshold_mode", self.threshold_mode, ("iqr", "quantile"))
+        check_choice("iou_mode", self.iou_mode, ("unrestricted", "category"))
+        if self.quantile > 1:
+            raise ValueError(f"--quantile must lie in (0, 1]; got {self.quantile}")
+        if self.images_per_unit < 0:
+            raise ValueError(f"--images-per-unit must be 0 or more; got {self.images_per_unit}")
+        if not self.layers:
+            raise ValueError("--layers must name at least one layer")
+
+
+def run_units_command(settings: UnitsSettings) -> int:
+    """Run ``ganlens units``; returns the exit status.
+
+    Example:
+        >>> run_units_command(UnitsSettings(generator="missing.pth"))
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: generator file 'missing.pth' does not exist
+    """
+    import logging
+    from pathlib import Path
+
+    import torch
+
+    from ganlens.commands.report import publish_dissection
+    from ganlens.dissect.units import DissectionOptions, make_latents, run_units
+    from ganlens.hooks import get_layer
+    from ganlens.sources import load_generator, load_segmenter, weights_fingerprint
+
+    log = logging.getLogger("ganlens")
+    generator = load_generator(settings.generator, settings.device)
+    for layer in settings.layers:
+        get_layer(generator, layer)  # a wrong name fails here, listing the layers
+    latent_size = settings.latent_size or getattr(generator, "latent_size", None)
+    if latent_size is None:
+        raise ValueError(
+            f"--latent-size is needed: {settings.generator!r} has no latent_size attribute"
+        )
+    segmenter = load_segmenter(settings.segmenter, settings.device)
+    segmenter_id = settings.segmenter
+    if isinstance(segmenter, torch.nn.Module):
+        segmenter_id += ":" + weights_fingerprint(segmenter)
+    iqr = settings.threshold_mode == "iqr"
+    probe, held_out = make_latents(latent_size, settings.samples, settings.seed, iqr)
+    options = DissectionOptions(
+        threshold_mode=settings.threshold_mode, quantile=settings.quantile,
+        iou_mode=settings.iou_mode, resolution=settings.resolution, min_iou=settings.min_iou,
+        min_iqr=settings.min_iqr, num_levels=settings.num_levels, top_k=settings.top_k,
+        images_per_unit=settings.images_per_unit, batch_size=settings.batch_size,
+    )  # fmt: skip
+    model = {
+        "source": settings.generator,
+        "class": type(generator).__name__,
+        "resolution": getattr(generator, "resolution", None),
+    }
+    result = run_units(
+        generator, settings.layers, segmenter, settings.out, probe=probe, held_out=held_out,
+        options=options, model=model, segmenter_id=segmenter_id, force=settings.force,
+        extra_settings={"seed": settings.seed, "segmenter": settings.segmenter},
+        progress=not settings.quiet,
+    )  # fmt: skip
+    document = publish_dissection(result, Path(settings.out), settings, prune=True)
+    for layer in document["layers"]:
+        s = layer["summary"]
+        top = ", ".join(f"{e['concept']} {e['count']}" for e in s["class_distribution"][:6])
+        log.info("%s: %d of %d units interpretable, %d concepts (%s)", layer["layer"],
+                 s["num_interpretable"], s["num_units"], s["num_concepts"], top)  # fmt: skip
+    log.info("open %s", (Path(settings.out) / "dissect.html").resolve().as_uri())
+    return 0

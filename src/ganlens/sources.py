@@ -1,0 +1,165 @@
+"""Generators and segmenters named by one string, for configs and command lines.
+
+Every command names its generator and segmenter the same way (``--generator``, ``--segmenter``):
+:func:`load_generator` accepts the shipped scene model, a Lightning ``.ckpt`` of ours, a
+gandissect/Karras ``.pth`` or ``package.module:factory``; :func:`load_segmenter` accepts the
+shipped scene segmenter, a local SegFormer ADE20K folder or a factory. Factories are resolved
+with :func:`pkgutil.resolve_name` and called without arguments; nothing else runs user code.
+"""
+
+from __future__ import annotations
+
+import pkgutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganlens.io import fingerprint
+
+__all__ = [
+    "GENERATOR_SOURCES",
+    "SEGMENTER_SOURCES",
+    "load_generator",
+    "load_segmenter",
+    "weights_fingerprint",
+]
+
+GENERATOR_SOURCES = "'scene', a .ckpt of ours, a gandissect .pth/.pt or 'package.module:factory'"
+"""What :func:`load_generator` accepts, for help texts and error messages."""
+
+SEGMENTER_SOURCES = "'scene', 'segformer:PATH' or 'package.module:factory'"
+"""What :func:`load_segmenter` accepts, for help texts and error messages."""
+
+_SHIPPED = ("scene", "shipped")
+
+
+def _factory(spec: str, what: str) -> Any:
+    try:
+        factory = pkgutil.resolve_name(spec)
+    except (ImportError, AttributeError, ValueError) as error:
+        raise ValueError(f"cannot import {what} factory {spec!r}: {error}") from error
+    if not callable(factory):
+        raise ValueError(f"{what} factory {spec!r} is a {type(factory).__name__}, not callable")
+    return factory()
+
+
+def _from_checkpoint(path: Path) -> nn.Module:
+    from ganlens.training import ProgressiveGAN  # training imports Lightning: load it only here
+
+    try:
+        module = ProgressiveGAN.load_from_checkpoint(path, map_location="cpu")
+    except Exception as error:  # torch and Lightning raise many kinds on a damaged file
+        raise ValueError(
+            f"generator checkpoint {str(path)!r} cannot be read ({type(error).__name__}: "
+            f"{error}); it may be truncated or not a ganlens ProgressiveGAN checkpoint"
+        ) from error
+    generator: nn.Module = module.generator_ema
+    return generator
+
+
+def load_generator(source: str | None = None, device: str | torch.device = "cpu") -> nn.Module:
+    """Load a generator named by ``source``, in eval mode on ``device``.
+
+    Args:
+        source: One of
+
+            * ``None``, ``"scene"`` or ``"shipped"``: the shipped 32 px scene generator;
+            * a ``.ckpt`` file: the EMA generator of a ``ProgressiveGAN`` Lightning checkpoint,
+              at the growth stage the checkpoint reached;
+            * a ``.pth`` / ``.pt`` file: a gandissect/Karras ProgGAN state dict
+              (:func:`~ganlens.models.load_proggan_generator`);
+            * ``"package.module:factory"``: a callable that takes no arguments and returns the
+              generator (any ``nn.Module`` mapping latents to images).
+        device: Where to put the generator.
+
+    Returns:
+        The generator, in eval mode.
+
+    Raises:
+        FileNotFoundError: If a file source does not exist.
+        ValueError: If the source cannot be read or the factory does not give a module.
+
+    Example:
+        >>> load_generator("scene").resolution
+        32
+        >>> load_generator("torch.nn:Identity")
+        Identity()
+    """
+    from ganlens.models import load_proggan_generator, load_scene_generator
+
+    if source is None or source in _SHIPPED:
+        return load_scene_generator(device)
+    path = Path(source)
+    if path.suffix in (".ckpt", ".pth", ".pt"):
+        if not path.is_file():
+            raise FileNotFoundError(f"generator file {source!r} does not exist")
+        generator = (
+            _from_checkpoint(path) if path.suffix == ".ckpt" else load_proggan_generator(path)
+        )
+    elif ":" in source:
+        generator = _factory(source, "generator")
+        if not isinstance(generator, nn.Module):
+            raise ValueError(f"{source!r} returned {type(generator).__name__}, not an nn.Module")
+    else:
+        raise ValueError(f"generator source must be {GENERATOR_SOURCES}; got {source!r}")
+    return generator.to(device).eval()
+
+
+def load_segmenter(source: str = "scene", device: str | torch.device = "cpu") -> Any:
+    """Load the segmenter named by ``source`` on ``device``.
+
+    Args:
+        source: ``"scene"`` for the shipped scene-world segmenter; ``"segformer:PATH"`` for a
+            SegFormer ADE20K model saved in a local folder (needs the ``ade20k`` extra); or
+            ``"package.module:factory"``, a callable taking no arguments whose result is moved
+            with ``.to(device)`` when it has that method. Dissection needs ``vocabulary`` and
+            ``segment``; ACE also needs ``class_probability``
+            (:class:`~ganlens.segment.Segmenter`).
+        device: Where the segmenter computes.
+
+    Raises:
+        ValueError: If the source is unknown, cannot be imported or gives no segmenter.
+
+    Example:
+        >>> load_segmenter("scene").layer_names
+        ('object', 'part', 'material')
+        >>> load_segmenter("ganlens.ace.planted:PlantedConceptSegmenter").vocabulary.names
+        ('-', 'tree')
+    """
+    if source in _SHIPPED:
+        from ganlens.segment import load_scene_segmenter
+
+        return load_scene_segmenter(device)
+    kind, _, rest = source.partition(":")
+    if kind == "segformer" and rest:
+        from ganlens.segment.ade20k import SegformerSegmenter
+
+        if not Path(rest).is_dir():
+            raise ValueError(f"segmenter segformer:PATH needs a local model folder; got {rest!r}")
+        return SegformerSegmenter.from_pretrained(rest, device=device)
+    if not rest:
+        raise ValueError(f"segmenter must be {SEGMENTER_SOURCES}; got {source!r}")
+    segmenter = _factory(source, "segmenter")
+    if not (hasattr(segmenter, "vocabulary") and callable(getattr(segmenter, "segment", None))):
+        raise ValueError(f"{source!r} gave {type(segmenter).__name__}, without vocabulary/segment")
+    if callable(getattr(segmenter, "to", None)):
+        segmenter = segmenter.to(device)
+    return segmenter
+
+
+def weights_fingerprint(module: nn.Module) -> str:
+    """A SHA-256 hex digest of a module's state dict: names, dtypes, shapes and values.
+
+    Example:
+        >>> a, b = nn.Linear(2, 2), nn.Linear(2, 2)
+        >>> _ = b.load_state_dict(a.state_dict())
+        >>> weights_fingerprint(a) == weights_fingerprint(b)
+        True
+        >>> with torch.no_grad():
+        ...     _ = b.bias.add_(1)
+        >>> weights_fingerprint(a) == weights_fingerprint(b)
+        False
+    """
+    return fingerprint(module.state_dict())
