@@ -1,6 +1,6 @@
 """ACE on the shipped 32 px scene ProgGAN: ablation / insertion curves and fitting wall time.
 
-Runs ``dissect.py ace`` (``ganlens.ace.cli.main``) for several concepts at one layer on CPU and
+Runs ``dissect.py ace`` (``ganlens.cli.main(["ace", ...])``) for several concepts at one layer on CPU and
 prints a markdown table of the top-n curves of the ACE ranking and the IoU ranking, and of the
 fitting time per concept (one thread; the machine may be shared). Example::
 
@@ -14,7 +14,8 @@ import json
 from pathlib import Path
 
 import torch
-from ganlens.ace.cli import main as ace_main
+
+from ganlens.cli import main as ganlens_main
 
 
 def table(records: list[dict], points: list[int]) -> str:
@@ -43,9 +44,9 @@ def run() -> None:
     parser.add_argument("--out", default="outputs/benchmarks/ace")
     args, extra = parser.parse_known_args()
     torch.set_num_threads(1)
-    ace_main(["--layer", args.layer, "--concept", *args.concepts, "--samples", str(args.samples),
+    ganlens_main(["ace", "--layer", args.layer, "--concept", *args.concepts, "--samples", str(args.samples),
               "--eval-samples", str(args.eval_samples), "--steps", str(args.steps),
-              "--radius", str(args.radius), "--out", args.out, "--progress", "false",
+              "--radius", str(args.radius), "--out", args.out, "--quiet",
               *extra])  # fmt: skip
     records = [json.loads((Path(args.out) / "ace" / args.layer / f"{c}.json").read_text())
                for c in args.concepts]  # fmt: skip
