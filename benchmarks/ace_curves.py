@@ -1,8 +1,8 @@
 """ACE on the shipped 32 px scene ProgGAN: ablation / insertion curves and fitting wall time.
 
-Runs ``dissect.py ace`` (``ganlens.cli.main(["ace", ...])``) for several concepts at one layer on CPU and
-prints a markdown table of the top-n curves of the ACE ranking and the IoU ranking, and of the
-fitting time per concept (one thread; the machine may be shared). Example::
+Runs ``ganlens ace`` (``ganlens.cli.main``) for several concepts at one layer on CPU and prints a
+markdown table of the top-n curves of the ACE ranking and the IoU ranking, and of the fitting time
+per concept (one thread; the machine may be shared). Example::
 
     OMP_NUM_THREADS=1 python benchmarks/ace_curves.py --concepts tree door dome --steps 150
 """
@@ -44,10 +44,10 @@ def run() -> None:
     parser.add_argument("--out", default="outputs/benchmarks/ace")
     args, extra = parser.parse_known_args()
     torch.set_num_threads(1)
-    ganlens_main(["ace", "--layer", args.layer, "--concept", *args.concepts, "--samples", str(args.samples),
-              "--eval-samples", str(args.eval_samples), "--steps", str(args.steps),
-              "--radius", str(args.radius), "--out", args.out, "--quiet",
-              *extra])  # fmt: skip
+    ganlens_main(["ace", "--layer", args.layer, "--concept", *args.concepts,
+                  "--samples", str(args.samples), "--eval-samples", str(args.eval_samples),
+                  "--steps", str(args.steps), "--radius", str(args.radius), "--out", args.out,
+                  "--quiet", *extra])  # fmt: skip
     records = [json.loads((Path(args.out) / "ace" / args.layer / f"{c}.json").read_text())
                for c in args.concepts]  # fmt: skip
     top = records[0]["curves"]["n"][-1]

@@ -1,12 +1,13 @@
 """Command-line arguments from a settings dataclass: one place for flags, defaults and help.
 
 Every ``ganlens`` subcommand is a dataclass whose fields are its options (documented in the class
-docstring's ``Args:`` section) and a function that runs it. :func:`add_settings_arguments` turns
-the fields into jsonargparse arguments: ``batch_size`` becomes ``--batch-size`` (also accepted as
+docstring's ``Args:`` section) and a function that runs it. :func:`add_settings_arguments` turns the
+fields into jsonargparse arguments: ``batch_size`` becomes ``--batch-size`` (also accepted as
 ``--batch_size``), a ``bool`` becomes a switch (``--quiet`` / ``--no-quiet``), a ``list`` takes
-several values (``--layers layer2 layer4``), a ``Literal`` lists its choices, and a field without
-a default is positional, or a required option when its metadata says ``{"option": True}``. ``--config FILE.yaml`` sets any of them from YAML (jsonargparse).
-Only the standard library and jsonargparse are imported, so ``--help`` is fast.
+several values (``--layers layer2 layer4``), a ``Literal`` lists its choices, and a field without a
+default is positional, or a required option when its metadata says ``{"option": True}``. ``--config
+FILE.yaml`` sets any of them from YAML (jsonargparse). Only the standard library and jsonargparse
+are imported, so ``--help`` is fast.
 """
 
 from __future__ import annotations
