@@ -24,7 +24,15 @@ import torch
 from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
-__all__ = ["Intervention", "get_layer", "intervene", "layer_names", "module_device", "trace"]
+__all__ = [
+    "Intervention",
+    "get_layer",
+    "intervene",
+    "layer_names",
+    "layers_run",
+    "module_device",
+    "trace",
+]
 
 
 def layer_names(model: nn.Module) -> list[str]:
@@ -127,6 +135,27 @@ def trace(
     finally:
         for handle in handles:
             handle.remove()
+
+
+def layers_run(model: nn.Module, layers: Sequence[str], *inputs: Any) -> tuple[list[str], Tensor]:
+    """Which of ``layers`` give a featuremap in a forward pass on ``inputs``, and the output.
+
+    A growing generator (ProgGAN) runs only the blocks of its current stage; monitors use this
+    to evaluate only the layers that exist yet. Runs without gradients.
+
+    Returns:
+        The names (in the order given) whose output is a ``[N, U, H, W]`` tensor, and the
+        model's output.
+
+    Example:
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 1), nn.Flatten())
+        >>> layers_run(net, ["0", "1"], torch.zeros(1, 3, 2, 2))[0]
+        ['0']
+    """
+    with torch.no_grad(), trace(model, list(layers)) as features:
+        output = model(*inputs)
+    active = [name for name in layers if name in features and features[name].ndim == 4]
+    return active, output
 
 
 @dataclass

@@ -23,7 +23,7 @@ from ganlens.dissect import SceneLabelSegmenter
 def main(out: Path) -> None:
     monitor = DissectionMonitor(["layer1"], num_samples=NUM_SAMPLES, batch_size=5,
                                 segmenter=SceneLabelSegmenter(range(2 * NUM_SAMPLES)))  # fmt: skip
-    monitor.latents_probe, monitor.latents_threshold = scene_bank()
+    monitor.latents = torch.cat(scene_bank())  # probe, then held-out latents
     trainer = pl.Trainer(accelerator="cpu", devices=2, strategy="ddp", max_epochs=1, logger=False,
                          enable_progress_bar=False, enable_model_summary=False,
                          enable_checkpointing=False, callbacks=[monitor])  # fmt: skip

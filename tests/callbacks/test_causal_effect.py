@@ -76,8 +76,19 @@ def test_monitor_restores_its_latents_and_computes_k_when_not_given() -> None:
     assert scalars["causal/layer1/tree/ace"] == 1.0  # k = E[m | m > 1/2] = 3/4 paints every cell
     other = CausalEffectMonitor("layer1", "tree", [3], segmenter=segmenter, count=16, seed=99)
     other.load_state_dict(monitor.state_dict())
-    assert torch.equal(other._latents(module.generator_ema.latent_size), monitor.latents)
+    assert torch.equal(other.latent_bank(module.generator_ema.latent_size), monitor.latents)
     with pytest.raises(ValueError, match="at least one unit"):
         CausalEffectMonitor("layer1", "tree", {"empty": []})
     with pytest.raises(ValueError, match="region must be one of"):
         CausalEffectMonitor("layer1", "tree", [1], region="given")
+
+
+def test_a_layer_the_current_stage_does_not_run_is_skipped_with_a_warning() -> None:
+    module = ToyGAN()
+    module.generator_ema.add_module("layer9", nn.Conv2d(8, 8, 1))  # defined, never run
+    monitor = CausalEffectMonitor(
+        "layer9", "tree", [0], segmenter=PlantedConceptSegmenter(), count=4
+    )
+    trainer = pl.Trainer(logger=False, enable_progress_bar=False)
+    with pytest.warns(UserWarning, match="does not run layer 'layer9'"):
+        assert monitor.evaluate(trainer, module) == {}

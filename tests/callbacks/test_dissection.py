@@ -23,7 +23,7 @@ def planted_monitor(**overrides) -> DissectionMonitor:
     settings = dict(layers=["layer1"], num_samples=NUM_SAMPLES, min_resolution=16,
                     segmenter=segmenter, batch_size=8)  # fmt: skip
     monitor = DissectionMonitor(**(settings | overrides))
-    monitor.latents_probe, monitor.latents_threshold = scene_bank()
+    monitor.latents = torch.cat(scene_bank())  # probe, then held-out latents
     return monitor
 
 
@@ -80,7 +80,7 @@ def test_state_round_trip_keeps_bank_and_lineage(tmp_path):
     monitor = planted_monitor()
     run(tmp_path, monitor, epochs=1)
     restored = planted_monitor()
-    restored.latents_probe = None
+    restored.latents = None
     restored.load_state_dict(torch.load(_save(tmp_path, monitor.state_dict()), weights_only=True))
     assert torch.equal(restored.latents_probe, monitor.latents_probe)
     assert torch.equal(restored.lineage.entries["layer1"][0].concept,

@@ -2,7 +2,7 @@
 
 GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.2, eq. 3): the average causal
 effect ``delta(U -> c) = E[s_c(inserted)] - E[s_c(ablated)]`` of units U at one layer
-(DESIGN.md section 4.4), computed by :class:`~ganlens.metrics.AverageCausalEffect` on a fixed bank
+(the paper's eq. 3), computed by :class:`~ganlens.metrics.AverageCausalEffect` on a fixed bank
 of latents every few epochs and logged through :func:`~ganlens.callbacks.logging.log_evaluation`.
 """
 
@@ -16,14 +16,16 @@ import torch
 from pytorch_lightning.utilities import rank_zero_warn
 from torch import Tensor, nn
 
+from ganlens.callbacks.base import Monitor
 from ganlens.callbacks.logging import log_evaluation
+from ganlens.hooks import layers_run
 from ganlens.metrics.causal_effect import REGIONS, AverageCausalEffect
 from ganlens.metrics.unit_quantile import all_reduce_sum
 
 __all__ = ["CausalEffectMonitor"]
 
 
-class CausalEffectMonitor(pl.Callback):
+class CausalEffectMonitor(Monitor):
     """Log the ACE of fixed unit sets on a concept after every ``every_n_epochs`` epochs.
 
     The module must expose the generator as attribute ``generator_attribute`` (the EMA generator
@@ -60,7 +62,7 @@ class CausalEffectMonitor(pl.Callback):
     Example:
         >>> monitor = CausalEffectMonitor("layer4", "tree", {"top": [3, 7]}, count=16)
         >>> monitor.state_dict()
-        {'latents': None}
+        {'latents': None, 'images_block': 0}
     """
 
     def __init__(
@@ -80,11 +82,9 @@ class CausalEffectMonitor(pl.Callback):
         sets = dict(units) if isinstance(units, Mapping) else {"": units}
         if not sets or any(len(u) == 0 for u in sets.values()):
             raise ValueError(f"units must name at least one unit per set; got {units!r}")
-        if count < 1 or batch_size < 1 or every_n_epochs < 1:
-            raise ValueError(
-                f"count, batch_size and every_n_epochs must be >= 1; got {count}, {batch_size}, "
-                f"{every_n_epochs}"
-            )
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+        super().__init__(count, every_n_epochs, seed=seed)
         if region not in REGIONS[:2]:
             raise ValueError(f"region must be one of {REGIONS[:2]}; got {region!r}")
         self.layer, self.concept, self.region = layer, concept, region
@@ -92,16 +92,8 @@ class CausalEffectMonitor(pl.Callback):
         self.segmenter = segmenter
         self.k = None if k is None else torch.as_tensor(k, dtype=torch.float32)
         self.count, self.batch_size = count, batch_size
-        self.every_n_epochs, self.seed = every_n_epochs, seed
         self.generator_attribute = generator_attribute
-        self.latents: Tensor | None = None
         self.last: dict[str, float] = {}
-
-    def _latents(self, latent_size: int) -> Tensor:
-        if self.latents is None or self.latents.shape != (self.count, latent_size):
-            seeded = torch.Generator().manual_seed(self.seed)
-            self.latents = torch.randn(self.count, latent_size, generator=seeded)
-        return self.latents
 
     def _segmenter(self, device: torch.device) -> Any:
         if self.segmenter is None:
@@ -112,53 +104,38 @@ class CausalEffectMonitor(pl.Callback):
             self.segmenter.to(device)
         return self.segmenter
 
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Evaluate and log when the epoch count calls for it."""
-        if (trainer.current_epoch + 1) % self.every_n_epochs:
-            return
-        scalars = self.evaluate(trainer, pl_module)
-        if scalars:
-            log_evaluation(trainer, scalars, owner="CausalEffectMonitor")
-
     def evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, float]:
-        """Compute the logged values now (on every process); empty while the layer is absent."""
+        """Compute and log the values now (on every process); empty while the layer is absent."""
         generator: nn.Module = getattr(pl_module, self.generator_attribute)
         latent_size = pl_module.hparams.get("latent_size", getattr(generator, "latent_size", None))
-        latents = self._latents(int(latent_size))
+        latents = self.latent_bank(int(latent_size))
+        if not layers_run(generator, [self.layer], latents[:1].to(pl_module.device))[0]:
+            rank_zero_warn(
+                f"CausalEffectMonitor skipped epoch {trainer.current_epoch}: the generator's "
+                f"current stage does not run layer {self.layer!r}"
+            )
+            return {}
         share = latents[trainer.global_rank :: max(trainer.world_size, 1)]
         segmenter = self._segmenter(pl_module.device)
-        try:
-            k = self.k
-            if k is None:
-                from ganlens.ace.insertion import insertion_statistics
+        k = self.k
+        if k is None:
+            from ganlens.ace.insertion import insertion_statistics
 
-                k = insertion_statistics(generator, self.layer, segmenter, self.concept, latents,
-                                         batch_size=self.batch_size).mean  # fmt: skip
-            scalars: dict[str, float] = {}
-            for name, units in self.sets.items():
-                metric = AverageCausalEffect(
-                    generator, self.layer, segmenter, self.concept, k, units=units,
-                    region=self.region, dist_sync_fn=all_reduce_sum,
-                ).to(pl_module.device)  # fmt: skip
-                for start in range(0, share.shape[0], self.batch_size):
-                    metric.update(share[start : start + self.batch_size])
-                values = metric.compute()
-                prefix = "/".join(p for p in ("causal", self.layer, self.concept, name) if p)
-                for key, value in values.items():
-                    scalars[f"{prefix}/{key}"] = float(value[0])
-                    scalars[f"{prefix}/{key}_soft"] = float(value[1])
-        except ValueError as error:
-            if "in this pass" not in str(error):
-                raise
-            rank_zero_warn(f"CausalEffectMonitor skipped epoch {trainer.current_epoch}: {error}")
-            return {}
+            k = insertion_statistics(generator, self.layer, segmenter, self.concept, latents,
+                                     batch_size=self.batch_size).mean  # fmt: skip
+        scalars: dict[str, float] = {}
+        for name, units in self.sets.items():
+            metric = AverageCausalEffect(
+                generator, self.layer, segmenter, self.concept, k, units=units,
+                region=self.region, dist_sync_fn=all_reduce_sum,
+            ).to(pl_module.device)  # fmt: skip
+            for start in range(0, share.shape[0], self.batch_size):
+                metric.update(share[start : start + self.batch_size])
+            values = metric.compute()
+            prefix = "/".join(p for p in ("causal", self.layer, self.concept, name) if p)
+            for key, value in values.items():
+                scalars[f"{prefix}/{key}"] = float(value[0])
+                scalars[f"{prefix}/{key}_soft"] = float(value[1])
         self.last = scalars
+        log_evaluation(trainer, scalars, owner="CausalEffectMonitor")
         return scalars
-
-    def state_dict(self) -> dict[str, Any]:
-        """The fixed latents (``None`` before the first evaluation)."""
-        return {"latents": self.latents}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore the fixed latents."""
-        self.latents = state_dict["latents"]

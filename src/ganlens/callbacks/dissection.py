@@ -10,18 +10,19 @@ the bank, the metric states sync, and only rank zero writes.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
+from ganlens.callbacks.base import Monitor
 from ganlens.callbacks.logging import log_evaluation
 from ganlens.dissect.lineage import UnitLineage
 from ganlens.dissect.result import DissectionResult, LayerDissection
 from ganlens.dissect.runner import THRESHOLD_MODES, LabelSegmenter, dissect
 from ganlens.dissect.thumbnails import top_sample_overlays
-from ganlens.hooks import trace
+from ganlens.hooks import layers_run
 from ganlens.report.wandb_media import wandb_bar_chart, wandb_image, wandb_table
 from ganlens.sources import load_segmenter
 
@@ -55,7 +56,7 @@ def layer_scalars(layer: LayerDissection, concept_names: Sequence[str]) -> dict[
     return scalars
 
 
-class DissectionMonitor(pl.Callback):
+class DissectionMonitor(Monitor):
     """Dissect the generator at the configured layers every few epochs or every N images.
 
     The probe latents (and, in ``iqr`` mode, as many held-out latents for the thresholds) are
@@ -84,7 +85,7 @@ class DissectionMonitor(pl.Callback):
         every_n_images: Instead, dissect after the training batch with which the module's
             ``images_shown`` counter (a :class:`~ganlens.training.ProgressiveGAN` has one)
             passes each multiple of this number.
-        threshold_mode: ``"iqr"`` or ``"quantile"`` (DESIGN.md 4.2).
+        threshold_mode: ``"iqr"`` or ``"quantile"`` (GAN Dissection, section 3.1).
         quantile: q of the ``quantile`` mode.
         iou_mode: ``"unrestricted"`` or ``"category"``.
         min_iou: IoU cut-off for interpretable units.
@@ -102,7 +103,7 @@ class DissectionMonitor(pl.Callback):
     Example:
         >>> monitor = DissectionMonitor(layers=["layer4"], num_samples=64)
         >>> sorted(monitor.state_dict())
-        ['images_block', 'latents_probe', 'latents_threshold', 'lineage']
+        ['images_block', 'latents', 'lineage']
     """
 
     def __init__(
@@ -126,44 +127,42 @@ class DissectionMonitor(pl.Callback):
     ) -> None:
         if not layers:
             raise ValueError("layers must name at least one generator layer")
-        if num_samples < 1 or every_n_epochs < 1 or batch_size < 1:
+        if num_samples < 1 or batch_size < 1:
             raise ValueError(
-                "num_samples, every_n_epochs and batch_size must be >= 1; got "
-                f"{num_samples}, {every_n_epochs}, {batch_size}"
+                f"num_samples and batch_size must be >= 1; got {num_samples}, {batch_size}"
             )
-        if every_n_images is not None and every_n_images < 1:
-            raise ValueError(f"every_n_images must be >= 1 or None; got {every_n_images}")
+        # The bank holds the probe latents, then as many held-out latents for the thresholds.
+        super().__init__(2 * num_samples, every_n_epochs, every_n_images, seed)
         if threshold_mode not in THRESHOLD_MODES:
             raise ValueError(
                 f"threshold_mode must be one of {THRESHOLD_MODES}; got {threshold_mode!r}"
             )
         self.layers = list(layers)
-        self.num_samples, self.every_n_epochs = num_samples, every_n_epochs
-        self.every_n_images = every_n_images
-        self.images_block = 0  # multiples of every_n_images passed so far (checkpointed)
+        self.num_samples = num_samples
         self.threshold_mode, self.quantile, self.iou_mode = threshold_mode, quantile, iou_mode
         self.min_iou, self.min_iqr, self.min_resolution = min_iou, min_iqr, min_resolution
         self.segmenter_source = segmenter
-        self.batch_size, self.seed = batch_size, seed
+        self.batch_size = batch_size
         self.table_units, self.thumbnails = table_units, thumbnails
         self.generator_attribute = generator_attribute
-        self.latents_probe: Tensor | None = None
-        self.latents_threshold: Tensor | None = None
         self.lineage = UnitLineage()
         self.last_result: DissectionResult | None = None
         self._segmenter: LabelSegmenter | None = None
 
+    @property
+    def latents_probe(self) -> Tensor | None:
+        """The probe latents (the bank's first half), None before the first evaluation."""
+        return None if self.latents is None else self.latents[: self.num_samples]
+
+    @property
+    def latents_threshold(self) -> Tensor | None:
+        """The held-out latents (the bank's second half) the ``iqr`` thresholds are chosen on."""
+        return None if self.latents is None else self.latents[self.num_samples :]
+
     def _bank(self, latent_size: int) -> tuple[Tensor, Tensor | None]:
-        if self.latents_probe is None or self.latents_probe.shape != (
-            self.num_samples,
-            latent_size,
-        ):
-            noise = torch.Generator().manual_seed(self.seed)
-            bank = torch.randn(2 * self.num_samples, latent_size, generator=noise)
-            self.latents_probe = bank[: self.num_samples]
-            self.latents_threshold = bank[self.num_samples :]
-        held_out = self.latents_threshold if self.threshold_mode == "iqr" else None
-        return self.latents_probe, held_out
+        bank = self.latent_bank(latent_size)
+        held_out = bank[self.num_samples :] if self.threshold_mode == "iqr" else None
+        return bank[: self.num_samples], held_out
 
     def _load_segmenter(self, device: torch.device) -> LabelSegmenter:
         if self._segmenter is None:
@@ -171,42 +170,12 @@ class DissectionMonitor(pl.Callback):
             self._segmenter = load_segmenter(source, device) if isinstance(source, str) else source
         return self._segmenter
 
-    def _active_layers(
-        self, generator: nn.Module, z: Tensor, device: torch.device
-    ) -> tuple[list[str], int]:
-        """Layers the generator's current stage runs, and its image resolution."""
-        with torch.no_grad(), trace(generator, self.layers) as features:
-            image = generator(z[:1].to(device))
-        active = [n for n in self.layers if n in features and features[n].ndim == 4]
-        return active, int(image.shape[-1])
-
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Dissect and log when the epoch count calls for it (on every rank)."""
-        if self.every_n_images is None and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
-            self.evaluate(trainer, pl_module)
-
-    def on_train_batch_end(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any, **kwargs: Any
-    ) -> None:
-        """Dissect and log when ``images_shown`` passes a multiple of ``every_n_images``."""
-        if self.every_n_images is None:
-            return
-        if not hasattr(pl_module, "images_shown"):
-            raise ValueError(
-                f"every_n_images needs a module with an images_shown counter; "
-                f"{type(pl_module).__name__} has none (use every_n_epochs)"
-            )
-        block = int(cast(Tensor, pl_module.images_shown)) // self.every_n_images
-        if block > self.images_block:
-            self.images_block = block
-            self.evaluate(trainer, pl_module)
-
     def evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Dissect the generator on the bank now and log the result (call on every rank)."""
         generator: nn.Module = getattr(pl_module, self.generator_attribute)
         probe, held_out = self._bank(int(pl_module.hparams["latent_size"]))
-        layers, resolution = self._active_layers(generator, probe, pl_module.device)
-        if resolution < self.min_resolution or not layers:
+        layers, image = layers_run(generator, self.layers, probe[:1].to(pl_module.device))
+        if int(image.shape[-1]) < self.min_resolution or not layers:
             return
         was_training = generator.training
         generator.eval()
@@ -284,18 +253,12 @@ class DissectionMonitor(pl.Callback):
             f"{prefix}/lineage": lineage,
         }
 
-    def state_dict(self) -> dict[str, Any]:
-        """The latent bank, the lineage and the image-count schedule."""
-        return {
-            "latents_probe": self.latents_probe,
-            "latents_threshold": self.latents_threshold,
-            "lineage": self.lineage.state_dict(),
-            "images_block": self.images_block,
-        }
+    def extra_state(self) -> dict[str, Any]:
+        """The lineage (the bank and the schedule are the base's)."""
+        return {"lineage": self.lineage.state_dict()}
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore the latent bank, the lineage and the image-count schedule."""
-        self.latents_probe = state_dict["latents_probe"]
-        self.latents_threshold = state_dict["latents_threshold"]
+    def load_extra_state(self, state_dict: dict[str, Any]) -> None:
+        """Restore the lineage; reads the bank of checkpoints from ganlens 0.1 too."""
+        if "latents_probe" in state_dict and state_dict["latents_probe"] is not None:
+            self.latents = torch.cat([state_dict["latents_probe"], state_dict["latents_threshold"]])
         self.lineage.load_state_dict(state_dict["lineage"])
-        self.images_block = int(state_dict.get("images_block", 0))

@@ -15,13 +15,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytorch_lightning as pl
-from pytorch_lightning.loggers import WandbLogger
+from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger
 from pytorch_lightning.utilities import rank_zero_only, rank_zero_warn
+from torch import Tensor
 
 __all__ = ["EPOCH_KEY", "STEP_METRIC_GROUPS", "log_evaluation"]
 
 EPOCH_KEY = "epoch"
-STEP_METRIC_GROUPS = ("dissect", "quality", "causal")
+STEP_METRIC_GROUPS = ("dissect", "quality", "causal", "samples")
 """Key families plotted against ``epoch`` in W&B."""
 
 MediaBuilder = Callable[[], Any]
@@ -51,6 +52,7 @@ def log_evaluation(
     scalars: Mapping[str, float],
     media: Mapping[str, MediaBuilder] | None = None,
     *,
+    images: Mapping[str, Tensor] | None = None,
     owner: str = "ganlens",
 ) -> None:
     """Log one evaluation's values for the trainer's current epoch, on rank zero.
@@ -62,6 +64,8 @@ def log_evaluation(
         media: Key to a zero-argument function building a W&B object (``wandb.Table``,
             ``wandb.Image``, a ``wandb.plot`` chart); called only when a ``WandbLogger`` is
             attached, and logged in the same record as the scalars.
+        images: Key to a ``uint8 [3, H, W]`` picture, logged as a ``wandb.Image`` in the same
+            W&B record and with ``add_image`` to TensorBoard.
         owner: Name used in the warning when a logger fails.
 
     Example:
@@ -81,9 +85,17 @@ def log_evaluation(
                 experiment = logger.experiment
                 _define_step_metrics(experiment)
                 built = {key: build() for key, build in (media or {}).items()}
+                if images:
+                    from ganlens.report.wandb_media import wandb_image
+
+                    built.update({key: wandb_image(picture) for key, picture in images.items()})
                 record = {**scalars, **built, EPOCH_KEY: epoch}
                 experiment.log({**record, "trainer/global_step": trainer.global_step})
-            else:
+                continue
+            if scalars:
                 logger.log_metrics({**scalars, EPOCH_KEY: epoch}, step=trainer.global_step)
+            if isinstance(logger, TensorBoardLogger):
+                for key, picture in (images or {}).items():
+                    logger.experiment.add_image(key, picture, trainer.global_step)
         except Exception as error:  # a broken logger must never stop training
             _warn_once(owner, logger, error)

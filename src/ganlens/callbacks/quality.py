@@ -2,7 +2,7 @@
 
 SWD is Karras et al. 2018, appendix D (:class:`~ganlens.metrics.SlicedWassersteinDistance`), FID
 is Heusel et al. 2017 through torchmetrics, FSD the same Fréchet distance in scene-segmenter
-features (:mod:`ganlens.callbacks.frechet`); DESIGN.md section 4.5.
+features (:mod:`ganlens.segment.features`).
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from torch.utils.data import Dataset
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.utilities.imports import _TORCH_FIDELITY_AVAILABLE
 
-from ganlens.callbacks.frechet import SegmenterFeatures
+from ganlens.callbacks.base import Monitor
 from ganlens.callbacks.logging import log_evaluation
 from ganlens.metrics import SlicedWassersteinDistance
+from ganlens.segment.features import SegmenterFeatures
 
 __all__ = ["MIN_RESOLUTION", "ImageQualityMonitor"]
 
@@ -31,7 +32,7 @@ MIN_RESOLUTION = 16
 """Smallest stage resolution evaluated (SWD's coarsest pyramid level is 16x16)."""
 
 
-class ImageQualityMonitor(pl.Callback):
+class ImageQualityMonitor(Monitor):
     """Log SWD, its real-vs-real floor, and FID (or FSD) of fixed-latent samples every few epochs.
 
     After every ``every_n_epochs``-th training epoch, ``num_images`` images are generated with
@@ -81,7 +82,7 @@ class ImageQualityMonitor(pl.Callback):
     Example:
         >>> monitor = ImageQualityMonitor(num_images=64, every_n_epochs=2, alternative=None)
         >>> sorted(monitor.state_dict())
-        ['latents']
+        ['images_block', 'latents']
     """
 
     def __init__(
@@ -94,11 +95,7 @@ class ImageQualityMonitor(pl.Callback):
         alternative: Literal["segmenter"] | None = "segmenter",
         real_images: Tensor | Dataset[Any] | None = None,
     ) -> None:
-        for name, value, least in (
-            ("num_images", num_images, 2),
-            ("every_n_epochs", every_n_epochs, 1),
-            ("batch_size", batch_size, 1),
-        ):
+        for name, value, least in (("num_images", num_images, 2), ("batch_size", batch_size, 1)):
             if not isinstance(value, int) or value < least:
                 raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
         if alternative not in ("segmenter", None):
@@ -116,10 +113,10 @@ class ImageQualityMonitor(pl.Callback):
                 f"real_images must have shape [M >= {2 * num_images}, 3, R, R], "
                 f"got {list(real_images.shape)}"
             )
-        self.num_images, self.every_n_epochs, self.seed = num_images, every_n_epochs, seed
+        super().__init__(num_images, every_n_epochs, seed=seed)
+        self.num_images = num_images
         self.batch_size, self.inception_weights = batch_size, inception_weights
         self.alternative, self.real_source = alternative, real_images
-        self.latents: Tensor | None = None
         self._real: Tensor | None = None  # [2N, 3, R, R] uint8 on CPU
         self._resolution = 0  # resolution the real statistics below belong to
         self._swd: SlicedWassersteinDistance | None = None
@@ -146,12 +143,6 @@ class ImageQualityMonitor(pl.Callback):
             self._frechet = FrechetInceptionDistance(SegmenterFeatures(), reset_real_features=False)
         else:
             rank_zero_warn(why + "is skipped (alternative=None).")
-
-    def _latents(self, latent_size: int) -> Tensor:
-        if self.latents is None or self.latents.shape != (self.num_images, latent_size):
-            generator = torch.Generator().manual_seed(self.seed)
-            self.latents = torch.randn(self.num_images, latent_size, generator=generator)
-        return self.latents
 
     def _real_images(self, trainer: pl.Trainer) -> Tensor:
         if self._real is not None:
@@ -221,22 +212,26 @@ class ImageQualityMonitor(pl.Callback):
         scalars.update({f"{key}_{r}px": v for r, v in zip(result.resolutions, levels, strict=True)})
         return scalars
 
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Evaluate and log when the epoch count calls for it and the stage is >= 16 px."""
-        if (trainer.current_epoch + 1) % self.every_n_epochs:
-            return
-        resolution = int(cast(Any, pl_module).stage.resolution)
-        if resolution < MIN_RESOLUTION:
-            return
-        self.evaluate(trainer, pl_module, resolution)
+    def evaluate(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, resolution: int | None = None
+    ) -> None:
+        """Generate, compare and log one evaluation (call on every rank).
 
-    def evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule, resolution: int) -> None:
-        """Generate, compare and log one evaluation at ``resolution`` (call on every rank)."""
+        Args:
+            trainer: The running trainer.
+            pl_module: The GAN (with ``stage``, ``sample`` and ``images_shown``).
+            resolution: Image side to evaluate at (default: the current stage's, skipping
+                stages below 16 px).
+        """
+        if resolution is None:
+            resolution = int(cast(Any, pl_module).stage.resolution)
+            if resolution < MIN_RESOLUTION:
+                return
         if resolution != self._resolution:
             self._prepare_real(trainer, resolution, pl_module.device)
         assert self._swd is not None, "prepared above"
         sample = cast(Callable[[int, Tensor], Tensor], pl_module.sample)
-        z = self._latents(pl_module.hparams["latent_size"])[
+        z = self.latent_bank(pl_module.hparams["latent_size"])[
             trainer.global_rank :: trainer.world_size
         ]
         for chunk in torch.split(z, self.batch_size):
@@ -255,11 +250,3 @@ class ImageQualityMonitor(pl.Callback):
         shown = float(cast(Any, pl_module).images_shown)
         scalars.update({"quality/resolution": float(resolution), "quality/images_shown": shown})
         log_evaluation(trainer, scalars, owner="ImageQualityMonitor")
-
-    def state_dict(self) -> dict[str, Any]:
-        """The latent bank (``None`` before the first evaluation)."""
-        return {"latents": self.latents}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore the latent bank."""
-        self.latents = state_dict["latents"]

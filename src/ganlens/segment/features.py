@@ -6,7 +6,7 @@ Inception-v3 pool features of real and generated images:
 ``||mu_r - mu_g||^2 + Tr(S_r + S_g - 2 (S_r S_g)^(1/2))``. Where the Inception weights cannot be
 had, ganlens computes the same distance, with torchmetrics' ``FrechetInceptionDistance``, in the
 feature space of the shipped scene segmenter (:func:`ganlens.segment.load_scene_segmenter`) and
-calls it FSD: it is a different number, comparable only with other FSDs (DESIGN.md section 4.5).
+calls it FSD: it is a different number, comparable only with other FSDs.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganlens.segment import load_scene_segmenter
 from ganlens.segment.network import SceneSegmenterNet
+from ganlens.segment.scene_segmenter import load_scene_segmenter
 
 __all__ = ["SEGMENTER_INPUT_SIZE", "SegmenterFeatures"]
 
