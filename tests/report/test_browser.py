@@ -119,3 +119,22 @@ def test_report_renders_sorts_and_filters_in_headless_chromium(report, tmp_path)
             browser.close()
     assert (tmp_path / "report.png").stat().st_size > 10_000
     assert requested and all(url.startswith("file://") for url in requested), requested
+
+
+def test_ace_curve_file_opens_as_an_image_in_headless_chromium(tmp_path):
+    from ganlens.ace.evaluation import CausalCurves
+    from ganlens.ace.plot import save_curve_plot
+
+    curves = CausalCurves([1, 2, 3], ACE["curves"]["ablation"], ACE["curves"]["insertion"])
+    svg = save_curve_plot(curves, tmp_path / "door.svg", "door", "layer1 / door")
+    (tmp_path / "page.html").write_text('<!doctype html><img id="plot" src="door.svg">')
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto((tmp_path / "page.html").as_uri(), wait_until="load")
+            size = page.eval_on_selector("#plot", "e => [e.complete, e.naturalWidth]")
+        finally:
+            browser.close()
+    width = int(svg.read_text().split('width="', 1)[1].split('"', 1)[0])
+    assert size == [True, width] and width > 600  # a valid SVG image: two charts side by side
