@@ -103,7 +103,7 @@ def test_curves_of_a_planted_ranking_and_their_plot(
         1.0,
     ]
     assert curves.ablation["decoys"] == [0.0] * 3 == curves.insertion["decoys"]
-    path = save_curve_plot(curves, tmp_path / "curves.svg", "tree", "toy")
+    path = save_curve_plot(curves, tmp_path / "curves.svg", concept="tree", title="toy")
     root = ET.parse(path).getroot()
     assert root.tag == f"{SVG}svg" and [t.text for t in root.findall(f"{SVG}text")] == ["toy"]
     lines = {

@@ -126,7 +126,7 @@ def test_ace_curve_file_opens_as_an_image_in_headless_chromium(tmp_path):
     from ganlens.ace.plot import save_curve_plot
 
     curves = CausalCurves([1, 2, 3], ACE["curves"]["ablation"], ACE["curves"]["insertion"])
-    svg = save_curve_plot(curves, tmp_path / "door.svg", "door", "layer1 / door")
+    svg = save_curve_plot(curves, tmp_path / "door.svg", concept="door", title="layer1 / door")
     (tmp_path / "page.html").write_text('<!doctype html><img id="plot" src="door.svg">')
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)

@@ -191,5 +191,5 @@ def write_record(record: dict[str, Any], out: str | os.PathLike[str]) -> tuple[P
     curves: CausalCurves = record["_curves"]
     title = f"{record['layer']} / {record['concept']}: ACE vs IoU ranking"
     concept = str(record["concept"])
-    picture = save_curve_plot(curves, folder / f"{concept}.svg", concept, title)
+    picture = save_curve_plot(curves, folder / f"{concept}.svg", concept=concept, title=title)
     return target, picture

@@ -19,7 +19,7 @@ from ganlens.dissect.cache import atomic_write_text
 __all__ = ["curve_svg", "save_curve_plot"]
 
 
-def curve_svg(curves: CausalCurves, concept: str = "c", title: str = "") -> str:
+def curve_svg(curves: CausalCurves, *, concept: str, title: str = "") -> str:
     """An SVG document of the ablation and insertion curves.
 
     Args:
@@ -33,7 +33,7 @@ def curve_svg(curves: CausalCurves, concept: str = "c", title: str = "") -> str:
     Example:
         >>> curves = CausalCurves([1, 2, 3], {"ace": [0.2, 0.5, 0.7], "iou": [0.1, 0.1, 0.2]},
         ...                       {"ace": [0.1, 0.3, 0.4], "iou": [0.0, 0.1, 0.1]})
-        >>> svg = curve_svg(curves, "tree", "layer4 / tree")
+        >>> svg = curve_svg(curves, concept="tree", title="layer4 / tree")
         >>> svg.count("<polyline"), ">layer4 / tree</text>" in svg
         (4, True)
     """
@@ -41,7 +41,7 @@ def curve_svg(curves: CausalCurves, concept: str = "c", title: str = "") -> str:
 
 
 def save_curve_plot(
-    curves: CausalCurves, path: str | os.PathLike[str], concept: str = "c", title: str = ""
+    curves: CausalCurves, path: str | os.PathLike[str], *, concept: str, title: str = ""
 ) -> Path:
     """Write :func:`curve_svg` to ``path`` atomically (temporary name, then a rename).
 
@@ -57,7 +57,8 @@ def save_curve_plot(
     Example:
         >>> import tempfile
         >>> target = Path(tempfile.mkdtemp()) / "tree.svg"
-        >>> save_curve_plot(CausalCurves([1], {"ace": [0.5]}, {"ace": [0.2]}), target).is_file()
+        >>> curves = CausalCurves([1], {"ace": [0.5]}, {"ace": [0.2]})
+        >>> save_curve_plot(curves, target, concept="tree").is_file()
         True
     """
-    return atomic_write_text(Path(path), curve_svg(curves, concept, title))
+    return atomic_write_text(Path(path), curve_svg(curves, concept=concept, title=title))
