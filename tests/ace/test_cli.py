@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from ganlens import cli
 
@@ -37,7 +37,9 @@ def test_cli_end_to_end_on_the_planted_toy(
     assert curves["ablation"]["ace"][2] > 0.99 and curves["ablation"]["iou"][2] == 0.0
     assert curves["insertion"]["ace"][2] > 0.99 and curves["insertion"]["iou"][2] == 0.0
     assert record["fit"]["steps"] == 80 and record["fit"]["seconds"] > 0
-    assert Image.open(tmp_path / "ace" / "layer1" / "tree.png").format == "PNG"
+    picture = ET.parse(tmp_path / "ace" / "layer1" / "tree.svg").getroot()
+    assert picture.tag == "{http://www.w3.org/2000/svg}svg"
+    assert len(list(picture.iter("{http://www.w3.org/2000/svg}polyline"))) == 4  # 2 kinds x 2
     assert "layer1/tree" in capsys.readouterr().out
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import csv
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import numpy as np
 import pytest
 import pytorch_lightning as pl
 import torch
-from PIL import Image
 from pytorch_lightning.loggers import CSVLogger
 
 from ganlens.ace import (
@@ -23,6 +22,8 @@ from ganlens.ace import (
 from ganlens.ace.planted import PlantedCausalGenerator, PlantedConceptSegmenter
 
 from .conftest import latents
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def test_search_finds_most_covered_present_cells_and_empty_candidates(
@@ -102,10 +103,23 @@ def test_curves_of_a_planted_ranking_and_their_plot(
         1.0,
     ]
     assert curves.ablation["decoys"] == [0.0] * 3 == curves.insertion["decoys"]
-    png = save_curve_plot(curves, tmp_path / "curves.png", "toy")
-    picture = Image.open(png)
-    assert picture.size == (720, 284)
-    red = int((np.asarray(picture) == (214, 39, 40)).all(axis=-1).sum())
-    assert red > 100  # the first ranking's line was drawn
+    path = save_curve_plot(curves, tmp_path / "curves.svg", concept="tree", title="toy")
+    root = ET.parse(path).getroot()
+    assert root.tag == f"{SVG}svg" and [t.text for t in root.findall(f"{SVG}text")] == ["toy"]
+    lines = {
+        (chart.findtext(f"{SVG}text"), line.findtext(f"{SVG}title")): [
+            float(point.split(",")[1]) for point in str(line.get("points")).split()
+        ]
+        for chart in root.findall(f"{SVG}svg")
+        for line in chart.iter(f"{SVG}polyline")
+    }
+    assert sorted(lines) == [
+        (f"{kind}: tree {verb}", f"top by {name}")
+        for kind, verb in (("ablation", "removed"), ("insertion", "added"))
+        for name in ("causal", "decoys")
+    ]
+    ablated = lines["ablation: tree removed", "top by causal"]  # y pixels: up is smaller
+    assert ablated[0] > ablated[1] == ablated[2]
+    assert len(set(lines["ablation: tree removed", "top by decoys"])) == 1  # flat at 0
     assert not list(tmp_path.glob(".*.tmp"))
     assert CausalCurves(**curves.to_dict()) == curves

@@ -125,7 +125,7 @@ def test_ace_results_fold_in_as_rank_position_rankings_idempotently(dissected, t
     document = copy.deepcopy(dissected[1])
     (tmp_path / "ace" / "layer1").mkdir(parents=True)
     (tmp_path / "ace" / "layer1" / "door.json").write_text(json.dumps(ace_record()))
-    (tmp_path / "ace" / "layer1" / "door.png").write_bytes(b"png")
+    (tmp_path / "ace" / "layer1" / "door.svg").write_text("<svg/>")
     (tmp_path / "ace" / "layer9").mkdir()
     (tmp_path / "ace" / "layer9" / "sky.json").write_text(json.dumps(ace_record("layer9", "sky")))
     folded = fold_document(document, tmp_path)
@@ -137,7 +137,7 @@ def test_ace_results_fold_in_as_rank_position_rankings_idempotently(dissected, t
     assert score[7] == 0 and score[6] == 1 and score[0] == 2 and score[1] == 14
     assert sorted(range(14), key=score.__getitem__)[:3] == [7, 6, 0]
     assert layer["ace"][0]["file"] == "ace/layer1/door.json"
-    assert layer["ace"][0]["image"] == "ace/layer1/door.png"
+    assert layer["ace"][0]["image"] == "ace/layer1/door.svg"
     assert fold_document(copy.deepcopy(folded), tmp_path) == folded
 
 

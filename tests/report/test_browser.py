@@ -12,8 +12,9 @@ import pytest
 import torch
 from playwright.sync_api import sync_playwright
 
+from ganlens.commands.report import ReportSettings, publish_dissection
 from ganlens.dissect.planted import PlantedSceneGenerator, SceneLabelSegmenter
-from ganlens.dissect.units import UnitsSettings, run_units
+from ganlens.dissect.units import DissectionOptions, run_units
 
 PLANTED = ("sky", "cloud", "mountain", "water", "grass", "road", "roof", "door", "dome", "trunk")
 BROWSER_ARGS = [
@@ -41,12 +42,12 @@ def report(tmp_path_factory):
     (out / "ace" / "layer1" / "door.json").write_text(json.dumps(ACE))
     generator = PlantedSceneGenerator(PLANTED, resolution=32, feature_size=8, num_noise=3)
     probe = torch.stack([torch.arange(32.0), torch.zeros(32)], dim=1)
-    document = run_units(
+    result = run_units(
         generator, ["layer1"], SceneLabelSegmenter(range(64), resolution=32), out, probe=probe,
-        held_out=probe + torch.tensor([32.0, 0.0]), settings=UnitsSettings(images_per_unit=3),
+        held_out=probe + torch.tensor([32.0, 0.0]), options=DissectionOptions(images_per_unit=3),
         model={"source": "planted"}, progress=False,
     )  # fmt: skip
-    return out, document
+    return out, publish_dissection(result, out, ReportSettings(str(out)))
 
 
 def test_pages_reference_no_network_resource(report):
@@ -119,3 +120,22 @@ def test_report_renders_sorts_and_filters_in_headless_chromium(report, tmp_path)
             browser.close()
     assert (tmp_path / "report.png").stat().st_size > 10_000
     assert requested and all(url.startswith("file://") for url in requested), requested
+
+
+def test_ace_curve_file_opens_as_an_image_in_headless_chromium(tmp_path):
+    from ganlens.ace.evaluation import CausalCurves
+    from ganlens.ace.plot import save_curve_plot
+
+    curves = CausalCurves([1, 2, 3], ACE["curves"]["ablation"], ACE["curves"]["insertion"])
+    svg = save_curve_plot(curves, tmp_path / "door.svg", concept="door", title="layer1 / door")
+    (tmp_path / "page.html").write_text('<!doctype html><img id="plot" src="door.svg">')
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto((tmp_path / "page.html").as_uri(), wait_until="load")
+            size = page.eval_on_selector("#plot", "e => [e.complete, e.naturalWidth]")
+        finally:
+            browser.close()
+    width = int(svg.read_text().split('width="', 1)[1].split('"', 1)[0])
+    assert size == [True, width] and width > 600  # a valid SVG image: two charts side by side

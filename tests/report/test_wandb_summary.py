@@ -3,8 +3,8 @@
 import torch
 
 from ganlens.dissect.planted import PlantedSceneGenerator, SceneLabelSegmenter
-from ganlens.dissect.units import UnitsSettings, run_units
-from ganlens.report.wandb_history import find_run_files, read_run, read_table
+from ganlens.dissect.units import DissectionOptions, run_units
+from ganlens.report.wandb_history import find_run_files, read_table, wait_for_run
 from ganlens.report.wandb_summary import UNIT_COLUMNS, log_dissection
 
 
@@ -14,12 +14,12 @@ def test_an_offline_run_holds_unit_tables_with_images_charts_and_counts(tmp_path
     document = run_units(
         generator, ["layer1"], SceneLabelSegmenter(range(48), resolution=32), tmp_path,
         probe=probe, held_out=probe + torch.tensor([24.0, 0.0]),
-        settings=UnitsSettings(images_per_unit=2), model={"source": "planted"}, progress=False,
-    )  # fmt: skip
+        options=DissectionOptions(images_per_unit=2), model={"source": "planted"}, progress=False,
+    ).to_dict()  # fmt: skip
     run_dir = log_dissection(document, tmp_path, project="ganlens-test", mode="offline")
     assert run_dir.parent == tmp_path / "wandb" and run_dir.name.startswith("offline-run-")
     [run_file] = find_run_files(run_dir)
-    run = read_run(run_file)
+    run = wait_for_run(run_file)  # wandb.finish() may return before the log is complete
     assert run.finished and run.project == "ganlens-test" and len(run.history) == 1
     summary = document["layers"][0]["summary"]
     assert run.summary["layer1/num_interpretable"] == summary["num_interpretable"]

@@ -8,7 +8,7 @@ learn per-unit coefficients alpha that pick the most causal units. This package 
 * :func:`search_cells` -- "present" and "candidate" (image, cell) pairs;
 * :class:`CausalUnitFitter` -- the LightningModule that learns alpha (``Trainer.fit``);
 * :func:`causal_curves` -- ablation / insertion curves of the top n units of a ranking;
-* :func:`run_concept` / :func:`write_record` -- the whole procedure and its JSON + PNG record;
+* :func:`run_concept` / :func:`write_record` -- the whole procedure and its JSON + SVG record;
 * :mod:`ganlens.ace.planted` -- a toy generator with planted causal and decoy units;
 * :mod:`ganlens.commands.ace` -- ``dissect.py ace`` (the command line).
 
@@ -20,7 +20,7 @@ from ganlens.ace.fitter import CausalPairs, CausalUnitFitter
 from ganlens.ace.insertion import InsertionStatistics, insertion_statistics
 from ganlens.ace.pipeline import run_concept, write_record
 from ganlens.ace.planted import PlantedCausalGenerator, PlantedConceptSegmenter
-from ganlens.ace.plot import curve_image, save_curve_plot, wandb_curve_charts
+from ganlens.ace.plot import curve_svg, save_curve_plot
 from ganlens.ace.search import CellSearch, search_cells
 
 __all__ = [
@@ -32,12 +32,11 @@ __all__ = [
     "PlantedCausalGenerator",
     "PlantedConceptSegmenter",
     "causal_curves",
-    "curve_image",
+    "curve_svg",
     "insertion_statistics",
     "iou_ranking",
     "run_concept",
     "save_curve_plot",
     "search_cells",
-    "wandb_curve_charts",
     "write_record",
 ]

@@ -5,7 +5,7 @@ GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.2; DESIGN.md 
 :class:`~ganlens.ace.CausalUnitFitter` with a Lightning ``Trainer``, searches the held-out latents
 for their own candidate cells (with the fitting set's k), and evaluates the ACE ranking against
 the IoU ranking (:func:`~ganlens.ace.causal_curves`). :func:`write_record` saves the JSON
-record and its PNG plot atomically.
+record and its SVG plot atomically.
 """
 
 from __future__ import annotations
@@ -166,14 +166,14 @@ def run_concept(
 
 
 def write_record(record: dict[str, Any], out: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """Write ``OUT/ace/<layer>/<concept>.json`` and ``.png`` atomically.
+    """Write ``OUT/ace/<layer>/<concept>.json`` and ``.svg`` atomically.
 
     Args:
         record: A :func:`run_concept` record (keys starting with ``_`` are not saved).
         out: The output folder.
 
     Returns:
-        The JSON and PNG paths.
+        The JSON and SVG paths.
 
     Example:
         >>> import tempfile
@@ -181,7 +181,7 @@ def write_record(record: dict[str, Any], out: str | os.PathLike[str]) -> tuple[P
         >>> record = {"layer": "layer4", "concept": "tree", "_curves": curves}
         >>> paths = write_record(record, tempfile.mkdtemp())
         >>> [p.name for p in paths], json.loads(paths[0].read_text())
-        (['tree.json', 'tree.png'], {'layer': 'layer4', 'concept': 'tree'})
+        (['tree.json', 'tree.svg'], {'layer': 'layer4', 'concept': 'tree'})
     """
     folder = Path(out) / "ace" / str(record["layer"])
     saved = {key: value for key, value in record.items() if not key.startswith("_")}
@@ -190,5 +190,6 @@ def write_record(record: dict[str, Any], out: str | os.PathLike[str]) -> tuple[P
     )
     curves: CausalCurves = record["_curves"]
     title = f"{record['layer']} / {record['concept']}: ACE vs IoU ranking"
-    picture = save_curve_plot(curves, folder / f"{record['concept']}.png", title)
+    concept = str(record["concept"])
+    picture = save_curve_plot(curves, folder / f"{concept}.svg", concept=concept, title=title)
     return target, picture

@@ -201,7 +201,7 @@ def run_ace_command(settings: AceSettings) -> int:
 
 def _log_wandb(logger: Any, record: dict[str, Any]) -> None:
     """Log the curves' end points and line charts to the fit's W&B run, then finish it."""
-    from ganlens.ace.plot import wandb_curve_charts
+    from ganlens.report.wandb_media import wandb_curve_charts
 
     prefix = f"causal/{record['layer']}/{record['concept']}"
     curves = record["_curves"]

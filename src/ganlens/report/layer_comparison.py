@@ -2,20 +2,20 @@
 
 Bau et al. (ICLR 2019, arXiv:1811.10597, section 4.1) compare the layers of a generator by how
 many of their units match object, part and material concepts. :func:`layer_comparison_rows`
-tabulates a ``dissect.json`` document that way and :func:`render_layer_comparison` draws it: a
-grouped bar chart (units per category per layer), the numbers, and a concept-by-layer table.
+tabulates a ``dissect.json`` document that way and :func:`render_layer_comparison` fills the
+``layers.html`` template with it: a grouped bar chart (units per category per layer), the
+numbers, and a concept-by-layer table shaded by count.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from html import escape
 from typing import Any
 
-from ganlens.report.page import page, report_header
-from ganlens.report.svg import CATEGORY_COLORS, grouped_bar_chart
+from ganlens.charts import CATEGORY_COLORS, grouped_bar_chart
+from ganlens.report.page import layer_anchor, render, safe
 
-__all__ = ["layer_comparison_rows", "render_layer_comparison"]
+__all__ = ["concept_rows", "layer_comparison_rows", "render_layer_comparison"]
 
 
 def layer_comparison_rows(document: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -46,7 +46,29 @@ def layer_comparison_rows(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _concept_table(document: Mapping[str, Any]) -> str:
+def concept_rows(document: Mapping[str, Any]) -> list[tuple[str, str, list[tuple[int, int]]]]:
+    """Per concept: its category and, per layer, its unit count and a shade step of 1 to 10.
+
+    Concepts are ordered by category (in the document's order), then by units in all layers
+    (most first), then by name. The step is the count relative to the largest count in the
+    table, in tenths (at least 1 where the count is not 0, 0 where it is).
+
+    Args:
+        document: A ``dissect.json`` document.
+
+    Returns:
+        ``(concept, category, [(count, step) per layer])`` rows.
+
+    Example:
+        >>> def layer(name, counts):
+        ...     entries = [{"concept": c, "category": "object", "count": n} for c, n in counts]
+        ...     return {"layer": name, "summary": {"class_distribution": entries}}
+        >>> doc = {"categories": ["object"],
+        ...        "layers": [layer("layer2", [("sky", 4)]), layer("layer4", [("sky", 1),
+        ...                                                                   ("tree", 2)])]}
+        >>> concept_rows(doc)
+        [('sky', 'object', [(4, 10), (1, 2)]), ('tree', 'object', [(0, 0), (2, 5)])]
+    """
     layers = document["layers"]
     counts: dict[str, dict[str, int]] = {}
     categories: dict[str, str] = {}
@@ -55,31 +77,28 @@ def _concept_table(document: Mapping[str, Any]) -> str:
             counts.setdefault(entry["concept"], {})[layer["layer"]] = entry["count"]
             categories[entry["concept"]] = entry["category"]
     if not counts:
-        return ""
+        return []
     top = max(n for per_layer in counts.values() for n in per_layer.values())
-    order = sorted(counts, key=lambda c: (document["categories"].index(categories[c])
-                                          if categories[c] in document["categories"] else 9,
+    known = list(document["categories"])
+    rank = {category: i for i, category in enumerate(known)}
+    order = sorted(counts, key=lambda c: (rank.get(categories[c], len(known)),
                                           -sum(counts[c].values()), c))  # fmt: skip
-    head = "".join(f"<th>{escape(layer['layer'])}</th>" for layer in layers)
-    body = []
+    rows = []
     for concept in order:
-        color = CATEGORY_COLORS.get(categories[concept], "#777")
-        cells = []
-        for layer in layers:
-            n = counts[concept].get(layer["layer"], 0)
-            alpha = 0.12 + 0.6 * n / top if n else 0.0
-            shade = f"{color}{round(alpha * 255):02x}" if n else "transparent"
-            cells.append(f'<td class="heat" style="background:{shade}">{n or ""}</td>')
-        chip = f'<span class="chip {escape(categories[concept])}">{escape(concept)}</span>'
-        body.append(f"<tr><td>{chip}</td>{''.join(cells)}</tr>")
-    return (
-        "<h2>Units per concept and layer</h2>"
-        f'<table class="numbers concepts"><tr><th>concept</th>{head}</tr>{"".join(body)}</table>'
-    )
+        cells = [counts[concept].get(layer["layer"], 0) for layer in layers]
+        steps = [max(1, round(10 * n / top)) if n else 0 for n in cells]
+        rows.append((concept, categories[concept], list(zip(cells, steps, strict=True))))
+    return rows
 
 
 def render_layer_comparison(document: Mapping[str, Any]) -> str:
     """The layer-comparison page of a ``dissect.json`` document.
+
+    Args:
+        document: A ``dissect.json`` document.
+
+    Returns:
+        A self-contained HTML document.
 
     Example:
         >>> summary = {"num_units": 4, "num_interpretable": 2, "num_concepts": 1,
@@ -93,8 +112,6 @@ def render_layer_comparison(document: Mapping[str, Any]) -> str:
         >>> html.count("<rect") >= 2 and "<td>layer4</td>" in html
         True
     """
-    from ganlens.report.html import layer_anchor  # html imports this module
-
     rows = layer_comparison_rows(document)
     categories = list(document["categories"])
     chart = grouped_bar_chart(
@@ -102,26 +119,17 @@ def render_layer_comparison(document: Mapping[str, Any]) -> str:
         [(c, [row[c] for row in rows], CATEGORY_COLORS.get(c, "#777")) for c in categories],
         title="interpretable units per layer and category",
     )
-    head = "".join(
-        f"<th>{escape(h)}</th>"
-        for h in ("layer", "units", "interpretable", "share", "concepts", *categories)
-    )
-    body = "".join(
-        f"<tr><td>{escape(row['layer'])}</td><td>{row['units']}</td>"
-        f"<td>{row['interpretable']}</td><td>{row['share']:.0%}</td><td>{row['concepts']}</td>"
-        + "".join(f"<td>{row[c]}</td>" for c in categories)
-        + "</tr>"
-        for row in rows
-    )
     links = [("dissect.html", "per-layer report")] + [
         (f"dissect.html#{layer_anchor(row['layer'])}", row["layer"]) for row in rows
     ]
-    header = report_header(document, "Layers compared:", links)
-    content = (
-        '<section class="overview"><h2>Interpretable units per layer and category</h2>'
-        f'<figure class="chart-box">{chart}<figcaption>Units whose best concept clears the IoU '
-        f"cut-off, by the concept's category (cf. GAN Dissection, Fig. 6).</figcaption></figure>"
-        f'<table class="numbers layers"><tr>{head}</tr>{body}</table>'
-        f"{_concept_table(document)}</section>"
+    return render(
+        "layers.html",
+        title=f"Layers of {document['model']['source']}",
+        document=document,
+        links=links,
+        chart=safe(chart),
+        rows=rows,
+        categories=categories,
+        concepts=concept_rows(document),
+        script=False,
     )
-    return page(f"Layers of {document['model']['source']}", header, content, script=False)

@@ -1,18 +1,22 @@
-"""The shell shared by the report pages: one self-contained HTML document, no network needed.
+"""The shell shared by the report pages: Jinja2 templates, one self-contained HTML document each.
 
-The stylesheet and script under ``ganlens/report/assets/`` are inlined into every page, so a
-report opens from disk (``file://``), offline, and images are the only other files it loads
-(relative paths beside the page).
+The templates under ``ganlens/report/templates/`` extend ``base.html`` (header, footer and the
+stylesheet and script under ``ganlens/report/assets/``, inlined), so a report opens from disk
+(``file://``), offline, and images are the only other files it loads (relative paths beside the
+page). Autoescaping is on: every value from a document is escaped, and only the SVG charts of
+:mod:`ganlens.charts` (escaped when built) are marked safe.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from html import escape
+from functools import cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["asset", "page", "report_header"]
+import jinja2
+from markupsafe import Markup
+
+__all__ = ["asset", "environment", "layer_anchor", "render", "safe"]
 
 
 def asset(name: str) -> str:
@@ -25,62 +29,69 @@ def asset(name: str) -> str:
     return (resources.files("ganlens.report") / "assets" / name).read_text(encoding="utf-8")
 
 
-def report_header(document: Mapping[str, Any], title: str, links: Sequence[tuple[str, str]]) -> str:
-    """The page header: title, one line of settings and a row of navigation links.
-
-    Args:
-        document: The ``dissect.json`` document.
-        title: Heading text (the model source is appended as code).
-        links: ``(href, label)`` navigation links.
+def layer_anchor(layer: str) -> str:
+    """The HTML id of a layer's section.
 
     Example:
-        >>> doc = {"model": {"source": "scene", "fingerprint": "ab" * 32}, "ganlens_version": "0",
-        ...        "settings": {"threshold_mode": "iqr", "iou_mode": "unrestricted",
-        ...                     "num_probe": 8, "resolution": 32}}
-        >>> "<code>scene</code>" in report_header(doc, "Dissection of", [("#a", "a")])
-        True
+        >>> layer_anchor("features.3")
+        'layer-features-3'
     """
-    settings, model = document["settings"], document["model"]
-    facts = [
-        f"{settings['threshold_mode']} thresholds",
-        f"{settings['iou_mode']} IoU",
-        f"{settings['num_probe']} probe samples",
-        f"segmented at {settings['resolution']} px",
-    ]
-    if "segmenter" in settings:
-        facts.append(f"segmenter {settings['segmenter']}")
-    facts += [f"weights {model['fingerprint'][:12]}", f"ganlens {document['ganlens_version']}"]
-    nav = "".join(f'<a href="{escape(href)}">{escape(label)}</a>' for href, label in links)
-    return (
-        f'<header class="page"><h1>{escape(title)} <code>{escape(str(model["source"]))}</code>'
-        f'</h1><p class="meta">{escape(" · ".join(facts))}</p><nav>{nav}</nav></header>'
-    )
+    return "layer-" + "".join(c if c.isalnum() or c in "_-" else "-" for c in layer)
 
 
-def page(title: str, header: str, body: str, *, script: bool = True) -> str:
-    """A complete HTML document with the inlined stylesheet (and script).
-
-    Args:
-        title: ``<title>`` text.
-        header: HTML of the page header.
-        body: HTML of the main content.
-        script: Whether to inline the sort/filter script.
+def safe(svg: str) -> Markup:
+    """Mark a chart of :mod:`ganlens.charts` (whose text is escaped when built) as safe HTML.
 
     Example:
-        >>> html = page("t", "<header></header>", "<p>hi</p>")
-        >>> html.startswith("<!doctype html>") and "<script>" in html and "http://" not in html
+        >>> from ganlens.charts import bar_chart
+        >>> str(safe(bar_chart([("a<b", 1, "#000")]))).count("a&lt;b")
+        2
+    """
+    return Markup(svg)  # built by ElementTree, which escapes all text
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment of the report templates (autoescaping, strict undefined names).
+
+    Globals: ``asset(name)`` (an asset's text, inlined as is); filters: ``anchor``
+    (:func:`layer_anchor`).
+
+    Example:
+        >>> environment().autoescape, sorted(environment().list_templates())[0]
+        (True, 'base.html')
+    """
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("ganlens.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.globals["asset"] = lambda name: Markup(asset(name))  # our own files
+    env.filters["anchor"] = layer_anchor
+    return env
+
+
+def render(template: str, **context: Any) -> str:
+    """Render a template of ``ganlens/report/templates/``.
+
+    Args:
+        template: Its file name, e.g. ``"dissect.html"``.
+        **context: The template's variables.
+
+    Returns:
+        The HTML document.
+
+    Raises:
+        jinja2.UndefinedError: If the template uses a variable not given.
+
+    Example:
+        >>> html = render("base.html", title="t <1>", script=True)
+        >>> html.startswith("<!doctype html>"), "<title>t &lt;1&gt;</title>" in html
+        (True, True)
+        >>> "<script>" in html and "http://" not in html
         True
     """
-    code = f"<script>{asset('report.js')}</script>" if script else ""
-    footer = (
-        "<footer>Each unit shows its top-activating probe samples; the region where the unit's "
-        "upsampled activation exceeds its threshold t<sub>u</sub> is bright, the rest dimmed. "
-        "IoU(u, c) = |A<sub>u</sub> ∩ S<sub>c</sub>| / |A<sub>u</sub> ∪ S<sub>c</sub>| over all "
-        "probe pixels (GAN Dissection, Bau et al., ICLR 2019). Written by ganlens.</footer>"
-    )
-    return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{asset('report.css')}</style></head>"
-        f"<body>{header}<main>{body}</main>{footer}{code}</body></html>\n"
-    )
+    return environment().get_template(template).render(**context)

@@ -2,20 +2,24 @@
 
 The page shows what the README suggests setting up in W&B: per dissected layer the interpretable
 units (in all and per category) against the epoch and the latest unit-lineage image, and the
-image quality (SWD against its real-vs-real floor, FID or FSD). It is one self-contained file:
-inline SVG charts (:mod:`ganlens.report.svg`) and the lineage image inlined as a data URI.
+image quality (SWD against its real-vs-real floor, FID or FSD). It is one self-contained file
+(the ``dashboard.html`` template): inline SVG charts (:mod:`ganlens.charts`) and the lineage
+image inlined as a data URI.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ganlens.report.page import page
-from ganlens.report.svg import CATEGORY_COLORS, line_chart
-from ganlens.report.wandb_history import WandbRun
+from markupsafe import Markup
+
+from ganlens.charts import CATEGORY_COLORS, line_chart
+from ganlens.report.page import render, safe
+
+if TYPE_CHECKING:
+    from ganlens.report.wandb_history import WandbRun
 
 __all__ = ["render_run_dashboard"]
 
@@ -27,7 +31,7 @@ def _epochs(history: list[dict[str, Any]], key: str) -> tuple[list[float], list[
     return [float(row["epoch"]) for row in rows], [float(row[key]) for row in rows]
 
 
-def _layer_section(run: WandbRun, layer: str) -> str:
+def _layer_view(run: WandbRun, layer: str) -> dict[str, Any]:
     prefix = f"dissect/{layer}"
     x, total = _epochs(run.history, f"{prefix}/interpretable_units")
     series = [("all", total, "#222222", False)]
@@ -36,24 +40,15 @@ def _layer_section(run: WandbRun, layer: str) -> str:
         if values and xs == x:
             series.append((category, values, color, True))
     chart = line_chart(x, series, title=f"{layer}: interpretable units", x_label="epoch")
-    lineage = ""
+    lineage = None
     images = [row[f"{prefix}/lineage"] for row in run.history if f"{prefix}/lineage" in row]
     if images and (run.files / images[-1]["path"]).is_file():
         data = base64.b64encode((run.files / images[-1]["path"]).read_bytes()).decode()
-        lineage = (
-            f'<figure style="margin:0"><img alt="unit lineage of {html.escape(layer)}" '
-            f'src="data:image/png;base64,{data}" style="image-rendering:pixelated">'
-            "<figcaption>unit lineage: units down, evaluations across, coloured by concept, "
-            "dim where not interpretable</figcaption></figure>"
-        )
-    return (
-        f'<section class="layer"><h2>{html.escape(layer)}</h2>'
-        f'<div style="display:flex;gap:24px;align-items:flex-start">{chart}{lineage}</div>'
-        "</section>"
-    )
+        lineage = f"data:image/png;base64,{data}"
+    return {"name": layer, "chart": safe(chart), "lineage": lineage}
 
 
-def _quality_section(run: WandbRun) -> str:
+def _quality_charts(run: WandbRun) -> list[Markup]:
     charts = []
     x, swd = _epochs(run.history, "quality/swd")
     if swd:
@@ -67,17 +62,21 @@ def _quality_section(run: WandbRun) -> str:
         if values:
             chart = line_chart(x, [(title, values, "#8e44ad", False)], title=title, x_label="epoch")
             charts.append(chart)
-    if not charts:
-        return ""
-    flex = '<div style="display:flex;gap:24px">' + "".join(charts) + "</div>"
-    return f'<section class="layer"><h2>image quality</h2>{flex}</section>'
+    return [safe(chart) for chart in charts]
 
 
 def render_run_dashboard(run: WandbRun) -> str:
     """The dashboard page of a run read with :func:`ganlens.report.wandb_history.read_run`.
 
+    Args:
+        run: The run (its history rows and files folder).
+
+    Returns:
+        A self-contained HTML document.
+
     Example:
         >>> from pathlib import Path
+        >>> from ganlens.report.wandb_history import WandbRun
         >>> rows = [{"epoch": e, "dissect/layer4/interpretable_units": u, "quality/swd": s,
         ...          "quality/swd_floor": 9.0} for e, u, s in [(1, 3, 60.0), (2, 7, 41.0)]]
         >>> run = WandbRun(Path("run-a.wandb"), "a", "demo", {}, {}, rows)
@@ -86,10 +85,11 @@ def render_run_dashboard(run: WandbRun) -> str:
         (3, True, False)
     """
     layers = sorted({m.group(1) for row in run.history for k in row if (m := _LAYER.match(k))})
-    body = _quality_section(run) + "".join(_layer_section(run, layer) for layer in layers)
-    title = f"ganlens run {run.run_id} ({run.project})"
-    header = (
-        f'<header style="padding:0 28px"><h1>{html.escape(title)}</h1>'
-        f"<p>{html.escape(str(run.path))}</p></header>"
+    return render(
+        "dashboard.html",
+        title=f"ganlens run {run.run_id} ({run.project})",
+        path=str(run.path),
+        quality=_quality_charts(run),
+        layers=[_layer_view(run, layer) for layer in layers],
+        script=True,
     )
-    return page(title, header, body or "<p>No dissect/ or quality/ numbers were logged.</p>")

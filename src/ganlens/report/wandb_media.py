@@ -1,4 +1,4 @@
-"""W&B media built from tensors: images, tables with image cells, and bar charts.
+"""W&B media built from tensors and curves: images, tables with image cells, bar and line charts.
 
 Monitors pass these builders to :func:`ganlens.callbacks.logging.log_evaluation`, which calls them
 only when a ``WandbLogger`` is attached; ``wandb`` is imported inside each function.
@@ -6,12 +6,15 @@ only when a ``WandbLogger`` is attached; ``wandb`` is imported inside each funct
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from torch import Tensor
 
-__all__ = ["wandb_bar_chart", "wandb_image", "wandb_table"]
+if TYPE_CHECKING:
+    from ganlens.ace.evaluation import CausalCurves
+
+__all__ = ["wandb_bar_chart", "wandb_curve_charts", "wandb_image", "wandb_table"]
 
 
 def wandb_image(picture: Tensor, caption: str | None = None) -> Any:
@@ -65,3 +68,41 @@ def wandb_bar_chart(
         columns=[label, value], data=[[n, v] for n, v in zip(labels, values, strict=True)]
     )
     return wandb.plot.bar(table, label, value, title=title)
+
+
+def wandb_curve_charts(curves: CausalCurves, prefix: str) -> dict[str, Callable[[], Any]]:
+    """Builders of W&B line charts (``wandb.plot.line_series``) of ACE curves, one per kind.
+
+    Args:
+        curves: The ablation and insertion curves (:class:`ganlens.ace.CausalCurves`).
+        prefix: Key prefix, e.g. ``"causal/layer4/tree"``.
+
+    Returns:
+        ``{prefix + "/ablation_curve": builder, prefix + "/insertion_curve": builder}``; each
+        builder returns a chart with one line per ranking against n.
+
+    Example:
+        >>> from ganlens.ace.evaluation import CausalCurves
+        >>> charts = wandb_curve_charts(CausalCurves([1, 2], {"ace": [0.5, 0.8]},
+        ...                                        {"ace": [0.1, 0.2]}), "causal/layer4/tree")
+        >>> sorted(charts)
+        ['causal/layer4/tree/ablation_curve', 'causal/layer4/tree/insertion_curve']
+        >>> type(charts["causal/layer4/tree/ablation_curve"]()).__name__
+        'CustomChart'
+    """
+
+    def builder(kind: str, lines: dict[str, list[float]]) -> Callable[[], Any]:
+        def build() -> Any:
+            import wandb
+
+            title = f"{prefix} {kind}: top n units"
+            return wandb.plot.line_series(
+                xs=curves.n, ys=list(lines.values()), keys=list(lines), title=title, xname="n"
+            )
+
+        return build
+
+    return {
+        f"{prefix}/ablation_curve": builder("ablation", curves.ablation),
+        f"{prefix}/insertion_curve": builder("insertion", curves.insertion),
+    }
