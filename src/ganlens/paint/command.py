@@ -73,7 +73,7 @@ def check_settings(settings: PaintSettings) -> None:
         folder_json = path / "dissect.json"
         if not (path.is_file() or folder_json.is_file()):
             raise ValueError(
-                f"dissection {settings.dissection!r} is neither a dissect.json nor a folder holding "
+                f"dissection {settings.dissection!r} is neither a dissect.json nor a folder with "
                 "one (written by `dissect.py units`)"
             )
     if settings.layer is not None and not settings.layer.strip():
