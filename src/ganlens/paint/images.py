@@ -57,7 +57,7 @@ def concept_colors(count: int) -> list[tuple[int, int, int]]:
     return colors
 
 
-def label_png(labels: Tensor, colors: list[tuple[int, int, int]], opacity: int = 170) -> str:
+def label_png(labels: Tensor, colors: list[tuple[int, int, int]], opacity: int = 140) -> str:
     """A data URL of an int ``[H, W]`` label map coloured by ``colors``, label 0 transparent.
 
     Example:
