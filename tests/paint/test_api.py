@@ -1,5 +1,6 @@
 """The painting API through FastAPI's test client: every endpoint, every class of bad payload."""
 
+import json
 import re
 
 import numpy as np
@@ -159,8 +160,19 @@ def test_malformed_json_oversized_body_and_wrong_routes(client):
     response = client.post("/api/generate", content=b"seeds=1", headers={
         "content-type": "application/x-www-form-urlencoded"})  # fmt: skip
     assert response.status_code == 422
-    assert client.get("/api/generate").status_code == 405
-    assert client.get("/api/nothing").status_code == 404
+    nan = json.dumps({"seeds": [1], "strokes": [stroke(strength=float("nan"))]}).encode()
+    response = client.post(
+        "/api/generate", content=nan, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "strokes", 0, "strength"]
+    response = client.post("/api/generate", content=b"[" * 100_000 + b"]" * 100_000,
+                           headers={"content-type": "application/json"})  # fmt: skip
+    assert response.status_code == 400 and response.json()["detail"][0]["loc"] == ["body"]
+    response = client.get("/api/generate")
+    assert response.status_code == 405 and response.json()["detail"][0]["loc"] == ["method"]
+    response = client.get("/api/nothing")
+    assert response.status_code == 404 and response.json()["detail"][0]["loc"] == ["path"]
 
 
 def test_large_mask_within_limits_is_accepted(client):

@@ -24,6 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 from torch import Tensor
 
 from ganlens import __version__
@@ -174,6 +175,16 @@ def create_app(
             {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()
         ]
         return _error(422, errors)
+
+    @app.exception_handler(HTTPException)
+    async def refused(request: Request, error: HTTPException) -> JSONResponse:
+        where = {400: "body", 404: "path", 405: "method", 413: "body"}.get(
+            error.status_code, "request"
+        )
+        detail = [{"loc": [where], "msg": str(error.detail), "type": "http_error"}]
+        return JSONResponse(
+            {"detail": detail}, status_code=error.status_code, headers=error.headers
+        )
 
     @app.exception_handler(PayloadError)
     async def unservable(request: Request, error: PayloadError) -> JSONResponse:

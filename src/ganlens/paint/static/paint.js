@@ -203,7 +203,7 @@
     const entry = image();
     const stroke = {
       layer: state.layer, ranking: rankingName(), top_n: Math.max(1, Number($("top-n").value) || 1),
-      action: state.action, strength: Number($("strength").value) / 100, pool: "max",
+      action: state.action, strength: Number($("strength").value) / 100, pool: $("pool").value,
       mask: {png: mask.toDataURL("image/png")},
     };
     entry.strokes = active(entry).concat([stroke]).slice(-state.info.limits.strokes);
