@@ -2,8 +2,8 @@
 
 Prints, side by side in one process (the machine is shared and noisy):
 
-* startup: loading the models, the quick dissection that ranks the default layer's units
-  (``--quick-samples`` images) and the units' 99th-percentile draw levels;
+* startup: importing the server (after torch), loading the models, the quick dissection that
+  ranks the default layer's units (``--quick-samples`` images) and their draw levels;
 * one stroke as the page sends it (a 256 x 256 PNG mask, all earlier strokes resent): the whole
   ``POST /api/generate`` through FastAPI's test client (JSON, PNG decode, pooling, hooks, one
   generator forward, PNG encode), against the bare generator forward of one image;
@@ -55,7 +55,8 @@ def main(repeats: int = 30, threads: int = 1, quick_samples: int = 64, strokes: 
         strokes: Strokes per request (the page resends every stroke of the image's history).
     """
     torch.set_num_threads(threads)
-    from ganlens.paint.app import create_app
+    begin = time.perf_counter()
+    from ganlens.paint.app import create_app  # torchmetrics, torchvision, FastAPI
     from ganlens.paint.model import load_paint_model
 
     start = time.perf_counter()
@@ -67,8 +68,9 @@ def main(repeats: int = 30, threads: int = 1, quick_samples: int = 64, strokes: 
     model.levels(layer)
     levelled = time.perf_counter()
     print(f"torch {torch.__version__}, {threads} thread(s), layer {layer}, {repeats} repeats")
-    print(f"startup: load {loaded - start:.2f} s, rank units ({quick_samples} images) "
-          f"{ranked - loaded:.2f} s, draw levels {levelled - ranked:.2f} s")  # fmt: skip
+    print(f"startup: imports after torch {start - begin:.2f} s, load {loaded - start:.2f} s, "
+          f"rank units ({quick_samples} images) {ranked - loaded:.2f} s, "
+          f"draw levels {levelled - ranked:.2f} s")  # fmt: skip
 
     client = TestClient(create_app(model))
     mask = np.zeros((256, 256), dtype=bool)

@@ -106,3 +106,12 @@ def test_dissection_folder_gives_its_layers_rankings_ace_and_samples(dissection_
     response = client.post("/api/generate", json={**body, "samples": [20]})
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "samples", 0]
+
+
+def test_dissection_of_other_weights_warns(dissection_folder, caplog):
+    document = open_dissection(dissection_folder)
+    document["model"]["fingerprint"] = "0" * 64
+    with caplog.at_level(logging.WARNING, logger="ganlens.paint.model"):
+        model = load_paint_model(None, None, document, quick_samples=8)
+    assert "other weights than the dissection recorded" in caplog.text
+    assert list(model.layers) == ["layer4"]

@@ -18,7 +18,24 @@ from ganlens.models.sources import load_generator, weights_fingerprint
 from ganlens.report.dissect_json import build_dissect_json, fold_ace, read_dissect_json
 from ganlens.segment.sources import load_segmenter
 
-__all__ = ["open_dissection", "open_generator", "open_segmenter", "probe_latents", "quick_rankings"]
+__all__ = [
+    "fingerprint",
+    "open_dissection",
+    "open_generator",
+    "open_segmenter",
+    "probe_latents",
+    "quick_rankings",
+]
+
+
+def fingerprint(generator: nn.Module) -> str:
+    """The SHA-256 of a generator's weights, as ``dissect.json`` records it under ``model``.
+
+    Example:
+        >>> len(fingerprint(nn.Linear(1, 1)))
+        64
+    """
+    return weights_fingerprint(generator)
 
 
 def open_generator(source: str | None, device: str | torch.device = "cpu") -> nn.Module:
@@ -93,7 +110,7 @@ def quick_rankings(
     document = build_dissect_json(
         result,
         categories=segmenter.vocabulary.categories,
-        model={"source": type(generator).__name__, "fingerprint": weights_fingerprint(generator)},
+        model={"source": type(generator).__name__, "fingerprint": fingerprint(generator)},
     )
     rankings: list[dict[str, Any]] = document["layers"][0]["rankings"]
     return rankings

@@ -8,6 +8,7 @@ original GANPaint (Bau et al., ICLR 2019, section 4), not the ACE insertion cons
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -17,12 +18,19 @@ from torch import Tensor, nn
 
 from ganlens.hooks import trace
 from ganlens.metrics.unit_quantile import UnitQuantile
-from ganlens.paint.loading import open_generator, open_segmenter, probe_latents, quick_rankings
+from ganlens.paint.loading import (
+    fingerprint,
+    open_generator,
+    open_segmenter,
+    probe_latents,
+    quick_rankings,
+)
 
 __all__ = ["DRAW_QUANTILE", "LayerInfo", "PaintModel", "Ranking", "load_paint_model"]
 
 DRAW_QUANTILE = 0.99
 """Quantile level of the activation that "draw" writes into each painted unit."""
+_log = logging.getLogger(__name__)
 SHIPPED = ("scene", "shipped")
 SHIPPED_LAYER = "layer6"
 
@@ -140,11 +148,11 @@ class PaintModel:
     def default_layer(self) -> str:
         """The layer the page opens on.
 
-        The dissection's first layer; layer6 of the shipped model (its clearest tree edits);
-        else the middle paintable layer.
+        layer6 of the shipped model (its clearest tree edits) when paintable; else the
+        dissection's first layer, or the middle paintable layer without a dissection.
         """
         names = list(self.layers)
-        if self.document is None and self.source in SHIPPED and SHIPPED_LAYER in self.layers:
+        if self.source in SHIPPED and SHIPPED_LAYER in self.layers:
             return SHIPPED_LAYER
         return names[0] if self.document is not None else names[len(names) // 2]
 
@@ -228,8 +236,16 @@ def load_paint_model(
     settings = (document or {}).get("settings", {})
     generator = generator or recorded or "scene"
     segmenter = segmenter or settings.get("segmenter") or "scene"
+    module = open_generator(generator, device)
+    recorded_weights = (document or {}).get("model", {}).get("fingerprint")
+    if recorded_weights and recorded_weights != fingerprint(module):
+        _log.warning(
+            "generator %r has other weights than the dissection recorded: its rankings may not "
+            "fit this model",
+            generator,
+        )
     return PaintModel(
-        open_generator(generator, device),
+        module,
         open_segmenter(segmenter, device),
         document,
         source=generator,

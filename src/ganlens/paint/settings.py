@@ -31,8 +31,8 @@ class PaintSettings:
         dissection: A folder written by `dissect.py units` (or its dissect.json) whose unit
             rankings (IoU and folded ACE) fill the concept palette. Default: rank the units with a
             quick dissection of quick_samples images on startup (kept in memory).
-        layer: The layer selected when the page opens. Default: the dissection's first layer, or
-            layer4 for the shipped model (the middle layer of the generator otherwise).
+        layer: The layer selected when the page opens. Default: layer6 for the shipped model,
+            else the dissection's first layer (the generator's middle layer without one).
         host: Address to bind. Anything but loopback exposes the server to the network (a
             warning is printed).
         port: TCP port to bind (1-65535).
