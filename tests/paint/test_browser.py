@@ -35,7 +35,8 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(shipped):
     port = free_port()
-    config = uvicorn.Config(create_app(shipped), host="127.0.0.1", port=port, log_level="warning")
+    app = create_app(shipped, samples=20)  # more than one request's 16 images: loaded in batches
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
@@ -71,7 +72,10 @@ def test_paint_a_stroke_then_undo_in_headless_chromium(server):
             page.on("request", lambda request: requested.append(request.url))
             page.goto(server, wait_until="load")
             version = wait_for_new_image(page, 0)
-            assert page.locator("#grid img").count() == 8
+            thumbnails = page.eval_on_selector_all(
+                "#grid img", "els => els.map(e => e.naturalWidth)"
+            )
+            assert thumbnails == [32] * 20
             page.click("#palette button[data-concept='tree']")
             page.click("#draw")
             before = current_image(page)

@@ -119,10 +119,17 @@
       $("grid").appendChild(thumb);
     }
     state.current = 0;
-    // One request for the whole grid, then one per image as it is edited.
+    // The grid in batches of the server's per-request limit, then one request per edited image.
     setBusy(true);
-    api("api/generate", {seeds: state.images.map((e) => e.seed)}).then((data) => {
-      data.images.forEach((url, i) => { state.images[i].url = url; state.images[i].thumb.src = url; });
+    const batch = state.info.limits.images;
+    const requests = [];
+    for (let start = 0; start < count; start += batch) {
+      const entries = state.images.slice(start, start + batch);
+      requests.push(api("api/generate", {seeds: entries.map((e) => e.seed)}).then((data) => {
+        data.images.forEach((url, i) => { entries[i].url = url; entries[i].thumb.src = url; });
+      }));
+    }
+    Promise.all(requests).then(() => {
       show();
       status(`seeds ${base}..${base + count - 1}: pick a concept and paint`);
     }).catch((error) => status(`error: ${error.message}`)).finally(() => setBusy(false));
