@@ -150,6 +150,11 @@ class PaintModel:
 
         layer6 of the shipped model (its clearest tree edits) when paintable; else the
         dissection's first layer, or the middle paintable layer without a dissection.
+
+        Example:
+            >>> model = PaintModel(open_generator(None), open_segmenter(None), quick_samples=8)
+            >>> model.default_layer()
+            'layer6'
         """
         names = list(self.layers)
         if self.source in SHIPPED and SHIPPED_LAYER in self.layers:
@@ -158,7 +163,12 @@ class PaintModel:
 
     @property
     def device(self) -> torch.device:
-        """The generator's device."""
+        """The generator's device.
+
+        Example:
+            >>> PaintModel(open_generator(None), open_segmenter(None), quick_samples=8).device
+            device(type='cpu')
+        """
         return next(self.generator.parameters()).device
 
     def rankings(self, layer: str) -> list[Ranking]:
@@ -166,6 +176,12 @@ class PaintModel:
 
         Raises:
             KeyError: If ``layer`` is not paintable.
+
+        Example:
+            >>> model = PaintModel(open_generator(None), open_segmenter(None), quick_samples=8)
+            >>> tree = next(r for r in model.rankings("layer4") if r.name == "tree-iou")
+            >>> tree.metric, sorted(tree.order) == list(range(128))
+            ('iou', True)
         """
         info = self.layers[layer]
         with self.lock:
@@ -183,7 +199,16 @@ class PaintModel:
             return self._rankings[layer]
 
     def levels(self, layer: str) -> Tensor:
-        """float32 ``[U]``: each unit's 99th-percentile activation over the quick sample set."""
+        """float32 ``[U]``: each unit's 99th-percentile activation over the quick sample set.
+
+        Raises:
+            KeyError: If ``layer`` is not paintable.
+
+        Example:
+            >>> model = PaintModel(open_generator(None), open_segmenter(None), quick_samples=8)
+            >>> bool((model.levels("layer6") > 0).any())
+            True
+        """
         info = self.layers[layer]
         with self.lock:
             if layer not in self._levels:
@@ -212,7 +237,15 @@ class PaintModel:
         )
 
     def sample_latents(self, ids: list[int]) -> Tensor:
-        """``[N, latent_size]`` latents of the dissection's probe samples ``ids``."""
+        """``[N, latent_size]`` latents of the dissection's probe samples ``ids``.
+
+        The probe set is redrawn as ``dissect.py units`` drew it (its seed and sample count).
+
+        Example:
+            >>> model = PaintModel(open_generator(None), open_segmenter(None), quick_samples=8)
+            >>> torch.equal(model.sample_latents([2])[0], model.quick[2])  # no dissection: seed 0
+            True
+        """
         probe = probe_latents(self.latent_size, self.num_samples, self.sample_seed)
         return probe[torch.as_tensor(ids, dtype=torch.long)]
 

@@ -115,20 +115,35 @@ class GenerateRequest(BaseModel):
 
 
 class ImagesResponse(BaseModel):
-    """Rendered images as PNG data URLs, in request order."""
+    """Rendered images as PNG data URLs, in request order.
+
+    Example:
+        >>> ImagesResponse(images=["data:image/png;base64,"]).images[0][:10]
+        'data:image'
+    """
 
     images: list[str]
 
 
 class SegmentResponse(BaseModel):
-    """Segmentations (RGBA PNG data URLs) and the concepts they show, with colours and pixels."""
+    """Segmentations (RGBA PNG data URLs) and the concepts they show, with colours and pixels.
+
+    Example:
+        >>> SegmentResponse(images=[], concepts=[{"name": "sky", "pixels": 3}]).concepts[0]["name"]
+        'sky'
+    """
 
     images: list[str]
     concepts: list[dict[str, str | int]]
 
 
 class RankingResponse(BaseModel):
-    """A concept's ranking of a layer's units, best first."""
+    """A concept's ranking of a layer's units, best first.
+
+    Example:
+        >>> RankingResponse(name="tree-iou", concept="tree", metric="iou", units=[2, 0]).units
+        [2, 0]
+    """
 
     name: str
     concept: str
@@ -137,7 +152,12 @@ class RankingResponse(BaseModel):
 
 
 class LayerResponse(BaseModel):
-    """A paintable layer."""
+    """A paintable layer.
+
+    Example:
+        >>> LayerResponse(name="layer6", num_units=64, grid=[16, 16]).grid
+        [16, 16]
+    """
 
     name: str
     num_units: int
@@ -145,7 +165,12 @@ class LayerResponse(BaseModel):
 
 
 class InfoResponse(BaseModel):
-    """What the page needs to start: the model, its layers, defaults and limits."""
+    """What the page needs to start: the model, its layers, defaults and limits.
+
+    Example:
+        >>> sorted(InfoResponse.model_fields)[:3]
+        ['concepts', 'latent_size', 'layer']
+    """
 
     source: str
     resolution: int | None
