@@ -76,3 +76,20 @@ def test_mask_decoding_and_pooling():
     assert pool_mask(torch.ones(2, 2), (4, 4)).eq(1).all()  # smaller than the grid: repeated
     with pytest.raises(ValueError, match="pool must be one of"):
         pool_mask(big, (3, 3), "median")
+
+
+def test_strokes_compose_in_order(client):
+    region = np.zeros((32, 32), dtype=bool)
+    region[10:26, 6:22] = True
+    draw = {"layer": "layer6", "units": [1, 4, 9], "action": "draw", "mask": bits_mask(region)}
+    remove = {**draw, "action": "remove"}
+
+    def image(strokes):
+        response = client.post("/api/generate", json={"seeds": [21], "strokes": strokes})
+        assert response.status_code == 200
+        return decode_image(response.json()["images"][0])
+
+    # Full-strength strokes on the same units and cells: the later one wins.
+    np.testing.assert_array_equal(image([draw, remove]), image([remove]))
+    np.testing.assert_array_equal(image([remove, draw]), image([draw]))
+    assert (image([draw]) != image([remove])).any()
