@@ -4,6 +4,7 @@ The server runs with uvicorn in a thread on a free loopback port; the page must 
 from the network.
 """
 
+import shutil
 import socket
 import threading
 import time
@@ -22,7 +23,7 @@ BROWSER_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]  # fmt: skip
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's; `make test` installs it
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "paint.png"
 
 
@@ -93,6 +94,8 @@ def test_paint_a_stroke_then_undo_in_headless_chromium(server):
 
             changed = np.abs(after.astype(int) - before.astype(int)).max(axis=2) > 8
             rows, cols = np.nonzero(changed)
+            print(f"changed pixels: {changed.sum()}, rows {rows.min()}..{rows.max()}, "
+                  f"cols {cols.min()}..{cols.max()}")  # fmt: skip
             assert changed.sum() >= 5, "the stroke did not change the image"
             # The stroke covers image pixels x 3..13, y 5..8 (brush 40 px = 2.5 px wide); the
             # edit spreads by the pooled layer6 cells and the later 3x3 convolutions.
