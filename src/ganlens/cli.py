@@ -7,6 +7,7 @@ Subcommands (``ganlens SUBCOMMAND --help`` lists each one's options):
   ``dissect.json``, unit images and an HTML report;
 * ``report``: rebuild the report of a dissection folder, folding in ACE fits;
 * ``ace``: fit the average causal effect of units on concepts (section 3.2);
+* ``paint``: serve a page to paint with units (GANPaint, section 4);
 * ``summary``: the per-epoch monitor table of a training run, and its offline dashboard;
 * ``scenes``: render a grid of scene-world images with their labels;
 * ``segmenter``: train the scene-world segmenter.
@@ -67,6 +68,11 @@ COMMANDS: dict[str, Command] = {
         "ganlens.commands.ace:AceSettings",
         "ganlens.commands.ace:run_ace_command",
         "fit the average causal effect of units on concepts",
+    ),
+    "paint": Command(
+        "ganlens.paint.settings:PaintSettings",
+        "ganlens.paint.command:run_paint",
+        "paint with units: serve a GANPaint page on loopback",
     ),
     "summary": Command(
         "ganlens.commands.summary:SummarySettings",

@@ -71,7 +71,7 @@ def render_dissect_html(document: Mapping[str, Any]) -> str:
     """The per-layer report page of a ``dissect.json`` document.
 
     Args:
-        document: The document (see :mod:`ganlens.report.dissect_json`).
+        document: The ``dissect.json`` document (:meth:`ganlens.dissect.DissectionResult.to_dict`).
 
     Returns:
         A self-contained HTML document: per layer, headline counts, the class distribution, ACE
