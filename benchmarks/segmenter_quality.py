@@ -23,7 +23,7 @@ from torch import Tensor
 
 from ganlens.data.scene_world import SCENE_VOCABULARY, SceneWorld
 from ganlens.segment import augment
-from ganlens.segment.evaluation import label_confusion, summarise_confusion
+from ganlens.segment.evaluation import LabelAgreement
 from ganlens.segment.scene_segmenter import load_scene_segmenter
 
 Corruption = Callable[[Tensor, torch.Generator], Tensor]
@@ -35,7 +35,7 @@ CORRUPTIONS: dict[str, Corruption] = {
     "colour shift": lambda x, g: augment.shift_colour(
         x, brightness=0.1, contrast=0.8, saturation=0.7, gain=torch.tensor([1.1, 1.0, 0.9])
     ),
-    "JPEG q=30": lambda x, g: augment.jpeg_like(x, 30),
+    "JPEG q=30": lambda x, g: augment.jpeg_compress(x, 30),
     "resample ½": lambda x, g: augment.resample(x, 0.5),
 }
 
@@ -46,14 +46,14 @@ def evaluate(
     """Scores of every corruption at one resolution."""
     segmenter = load_scene_segmenter(weights=weights)
     world = SceneWorld(resolution=resolution, seed=seed)
-    confusion = {name: torch.zeros(3, 18, 18, dtype=torch.long) for name in CORRUPTIONS}
+    agreement = {name: LabelAgreement(len(SCENE_VOCABULARY), 3) for name in CORRUPTIONS}
     generator = torch.Generator().manual_seed(0)
     for start in range(0, scenes, batch_size):
         images, labels = world.batch(range(start, min(scenes, start + batch_size)))
         for name, corrupt in CORRUPTIONS.items():
             predicted = segmenter.segment(corrupt(images, generator))  # [B, 3, R, R]
-            confusion[name] += label_confusion(predicted, labels, len(SCENE_VOCABULARY))
-    return {name: summarise_confusion(c) for name, c in confusion.items()}
+            agreement[name].update(predicted, labels)
+    return {name: metric.compute() for name, metric in agreement.items()}
 
 
 def main() -> None:

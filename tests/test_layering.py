@@ -78,8 +78,7 @@ def test_the_parts_import_each_other_without_cycles():
 
 EXISTING = sorted(
     {p.stem if p.parent == PACKAGE else p.parent.name for p in PACKAGE.glob("**/__init__.py")}
-    | {p.stem for p in PACKAGE.glob("*.py")}
-    - {"__init__", "__main__", "ganlens"}
+    | {p.stem for p in PACKAGE.glob("*.py")} - {"__init__", "__main__", "ganlens"}
 )
 
 

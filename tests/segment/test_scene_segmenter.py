@@ -6,7 +6,7 @@ import torch
 
 from ganlens.data.scene_world import SCENE_VOCABULARY, SceneWorld
 from ganlens.segment import Segmenter
-from ganlens.segment.evaluation import label_confusion, summarise_confusion
+from ganlens.segment.evaluation import label_agreement
 from ganlens.segment.network import SceneSegmenterNet
 from ganlens.segment.scene_segmenter import (
     SCENE_HEADS,
@@ -64,7 +64,7 @@ def test_labels_agree_with_ground_truth(segmenter, held_out64):
     assert predicted.shape == labels.shape and predicted.dtype == torch.int64
     for k, head in enumerate(SCENE_HEADS):  # every layer holds only its own head's labels
         assert set(predicted[:, k].unique().tolist()) <= set(head)
-    scores = summarise_confusion(label_confusion(predicted, labels, len(SCENE_VOCABULARY)))
+    scores = label_agreement(predicted, labels, len(SCENE_VOCABULARY))
     assert scores["pixel_accuracy"] >= PIXEL_ACCURACY_BOUND, scores["pixel_accuracy"]
     assert scores["mean_iou"] >= MEAN_IOU_BOUND, scores["mean_iou"]
 
@@ -85,7 +85,7 @@ def test_requested_resolution_lands_on_the_right_pixels(segmenter):
 def test_works_at_128_px(segmenter):
     images, labels = SceneWorld(resolution=128, seed=12345).batch(range(32))
     predicted = segmenter.segment(images)
-    scores = summarise_confusion(label_confusion(predicted, labels, len(SCENE_VOCABULARY)))
+    scores = label_agreement(predicted, labels, len(SCENE_VOCABULARY))
     assert scores["pixel_accuracy"] >= PIXEL_ACCURACY_BOUND, scores["pixel_accuracy"]
 
 

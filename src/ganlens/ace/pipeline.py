@@ -25,6 +25,7 @@ from ganlens.ace.evaluation import CausalCurves, causal_curves, iou_ranking
 from ganlens.ace.fitter import CausalUnitFitter
 from ganlens.ace.plot import save_curve_plot
 from ganlens.ace.search import CellSearch, search_cells
+from ganlens.hooks import module_device
 from ganlens.io import atomic_write_text
 
 __all__ = ["run_concept", "write_record"]
@@ -110,7 +111,7 @@ def run_concept(
         generator, segmenter, fit_search, iou=iou, lr=lr, penalty=penalty, batch_size=batch_size,
         radius=radius,
     )  # fmt: skip
-    device = next(iter(generator.parameters()), torch.zeros(0)).device
+    device = module_device(generator)
     trainer = pl.Trainer(
         max_steps=steps, logger=list(loggers) or False, enable_checkpointing=False,
         enable_progress_bar=progress, enable_model_summary=False, log_every_n_steps=10,

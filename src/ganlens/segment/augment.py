@@ -20,14 +20,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganlens.segment.jpeg import jpeg_like
+from ganlens.segment.jpeg import jpeg_compress
 
 __all__ = [
     "GanLikeAugmentation",
     "add_checkerboard",
     "add_noise",
     "gaussian_blur",
-    "jpeg_like",
+    "jpeg_compress",
     "random_affine",
     "resample",
     "shift_colour",
@@ -238,7 +238,7 @@ class GanLikeAugmentation:
     """A random mix of the corruptions above, each applied to a random subset of the batch.
 
     Geometry first (affine, which also warps the labels), then resampling, blur, colour, noise,
-    checkerboard and JPEG-like compression. Strengths are drawn per image, uniformly up to the
+    checkerboard and JPEG compression. Strengths are drawn per image, uniformly up to the
     given maxima.
 
     Args:
@@ -246,7 +246,7 @@ class GanLikeAugmentation:
         max_blur: Largest blur sigma in pixels.
         max_noise: Largest noise standard deviation (in [-1, 1] units).
         max_checkerboard: Largest checkerboard amplitude.
-        jpeg_quality: Lowest JPEG-like quality (the highest is 95).
+        jpeg_quality: Lowest JPEG quality (the highest is 95).
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -310,5 +310,5 @@ class GanLikeAugmentation:
         if pick.any():
             quality = self.jpeg_quality + (95 - self.jpeg_quality) * rand(int(pick.sum()))
             images = images.clone()
-            images[pick] = jpeg_like(images[pick], quality)
+            images[pick] = jpeg_compress(images[pick], quality)
         return images, labels

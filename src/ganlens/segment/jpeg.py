@@ -1,104 +1,46 @@
-"""JPEG-like compression in PyTorch: 8x8 block DCT quantisation on any device.
+"""JPEG compression as an augmentation: a real libjpeg round trip through torchvision.
 
-Follows the baseline JPEG pipeline (ITU-T T.81, Wallace 1992, "The JPEG still picture compression
-standard"): RGB to YCbCr (JFIF), level shift, 8x8 orthonormal DCT-II per block, division by the
-Annex K luminance/chrominance tables scaled to a quality in the IJG way, rounding, and the
-inverse. Chroma is not subsampled and nothing is entropy coded (that step is lossless), so the
-artefacts are the blocking and ringing of real JPEG at the same quality.
+GAN images and images saved as JPEG both carry blocking and ringing; the scene segmenter is
+trained to ignore them. :func:`jpeg_compress` encodes and decodes each image with
+``torchvision.transforms.v2.functional.jpeg`` (libjpeg, the baseline pipeline of ITU-T T.81 with
+its default 4:2:0 chroma subsampling) at its own quality. It is not differentiable; it runs on
+the CPU (images on another device go there and back).
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
-import torch.nn.functional as F
 from torch import Tensor
+from torchvision.transforms.v2 import functional as tvf
 
-__all__ = ["jpeg_like"]
-
-_LUMA = (
-    (16, 11, 10, 16, 24, 40, 51, 61),
-    (12, 12, 14, 19, 26, 58, 60, 55),
-    (14, 13, 16, 24, 40, 57, 69, 56),
-    (14, 17, 22, 29, 51, 87, 80, 62),
-    (18, 22, 37, 56, 68, 109, 103, 77),
-    (24, 35, 55, 64, 81, 104, 113, 92),
-    (49, 64, 78, 87, 103, 121, 120, 101),
-    (72, 92, 95, 98, 112, 100, 103, 99),
-)
-_CHROMA_ROWS = ((17, 18, 24, 47), (18, 21, 26, 66), (24, 26, 56), (47, 66))
-
-_RGB_TO_YCBCR = (
-    (0.299, 0.587, 0.114),
-    (-0.168736, -0.331264, 0.5),
-    (0.5, -0.418688, -0.081312),
-)
+__all__ = ["jpeg_compress"]
 
 
-def _chroma_table() -> list[list[int]]:
-    """Annex K.2: the listed top-left entries, 99 elsewhere."""
-    table = [[99] * 8 for _ in range(8)]
-    for i, row in enumerate(_CHROMA_ROWS):
-        table[i][: len(row)] = list(row)
-    return table
-
-
-def _dct_matrix(device: torch.device, dtype: torch.dtype) -> Tensor:
-    """Orthonormal 8x8 DCT-II matrix ``D`` (``D @ block @ D.T`` transforms a block)."""
-    k = torch.arange(8, dtype=torch.float64)[:, None]
-    i = torch.arange(8, dtype=torch.float64)[None, :]
-    d = torch.cos((2 * i + 1) * k * math.pi / 16) * math.sqrt(2 / 8)
-    d[0] /= math.sqrt(2)
-    return d.to(device=device, dtype=dtype)  # [8, 8]
-
-
-def _tables(quality: Tensor) -> Tensor:
-    """Quantisation tables ``[N, 3, 1, 1, 8, 8]`` for per-image qualities ``[N]`` (IJG scaling)."""
-    q = quality.clamp(1, 100)
-    scale = torch.where(q < 50, 5000 / q, 200 - 2 * q)  # [N], percent
-    base = torch.tensor(
-        [_LUMA, _chroma_table(), _chroma_table()], device=q.device, dtype=q.dtype
-    )  # [3, 8, 8]
-    tables = torch.floor((base[None] * scale[:, None, None, None] + 50) / 100)  # [N, 3, 8, 8]
-    return tables.clamp(1, 255)[:, :, None, None]
-
-
-def jpeg_like(images: Tensor, quality: float | Tensor) -> Tensor:
-    """Compress and decompress images with baseline-JPEG quantisation at ``quality``.
+def jpeg_compress(images: Tensor, quality: float | Tensor) -> Tensor:
+    """Round-trip float images in [-1, 1] through JPEG at the given quality.
 
     Args:
-        images: ``[N, 3, H, W]`` images in [-1, 1] (any size; padded to whole 8x8 blocks by edge
-            replication and cropped back).
-        quality: JPEG quality 1 (worst) to 100, a float or ``[N]`` per image.
+        images: float ``[N, 3, H, W]`` in [-1, 1].
+        quality: One quality for all images, or ``[N]`` per image, in [1, 100] (rounded).
 
     Returns:
-        ``[N, 3, H, W]`` images in [-1, 1] on the input device.
+        float ``[N, 3, H, W]`` in [-1, 1], on the images' device and dtype.
+
+    Raises:
+        ValueError: If the shapes or qualities are invalid.
 
     Example:
         >>> x = torch.rand(2, 3, 16, 16) * 2 - 1
-        >>> high = (jpeg_like(x, 95) - x).abs().mean().item()
-        >>> low = (jpeg_like(x, 10) - x).abs().mean().item()
-        >>> high < low
-        True
+        >>> out = jpeg_compress(x, torch.tensor([10.0, 95.0]))
+        >>> out.shape, bool((out - x).abs().mean() > 0)
+        (torch.Size([2, 3, 16, 16]), True)
     """
-    n, _, h, w = images.shape
-    dtype, device = images.dtype, images.device
-    qualities = torch.as_tensor(quality, dtype=dtype, device=device)
-    qualities = qualities.expand(n) if qualities.ndim == 0 else qualities
-    to_ycc = torch.tensor(_RGB_TO_YCBCR, dtype=dtype, device=device)  # [3, 3]
-    pad_h, pad_w = -h % 8, -w % 8
-    x = (images + 1.0) * 127.5  # [N, 3, H, W] in [0, 255]
-    x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-    ycc = torch.einsum("oc,nchw->nohw", to_ycc, x)
-    ycc[:, 0] -= 128.0  # level shift; chroma is already centred on 0
-    hb, wb = ycc.shape[2] // 8, ycc.shape[3] // 8
-    blocks = ycc.reshape(n, 3, hb, 8, wb, 8).permute(0, 1, 2, 4, 3, 5)  # [N, 3, hb, wb, 8, 8]
-    d = _dct_matrix(device, dtype)
-    coefficients = d @ blocks @ d.T
-    table = _tables(qualities)  # [N, 3, 1, 1, 8, 8]
-    restored = d.T @ (torch.round(coefficients / table) * table) @ d
-    ycc = restored.permute(0, 1, 2, 4, 3, 5).reshape(n, 3, hb * 8, wb * 8)
-    ycc[:, 0] += 128.0
-    rgb = torch.einsum("oc,nchw->nohw", torch.linalg.inv(to_ycc), ycc)  # [N, 3, H + ph, W + pw]
-    return (rgb[..., :h, :w].clamp(0.0, 255.0) / 127.5 - 1.0).contiguous()
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"images must be [N, 3, H, W]; got {list(images.shape)}")
+    qualities = torch.as_tensor(quality, dtype=torch.float32).round().int().expand(len(images))
+    if qualities.numel() and not (int(qualities.min()) >= 1 and int(qualities.max()) <= 100):
+        raise ValueError(f"quality must lie in [1, 100]; got {qualities.tolist()}")
+    pixels = ((images.detach().float().cpu() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+    decoded = [tvf.jpeg(pixel, int(q)) for pixel, q in zip(pixels, qualities, strict=True)]
+    out = torch.stack(decoded).float() / 127.5 - 1 if decoded else images.detach().float().cpu()
+    return out.to(device=images.device, dtype=images.dtype)
