@@ -209,3 +209,14 @@ def test_hooks_follow_the_model_to_cuda():
     assert torch.allclose(out[0].cpu(), 2.75 * X)
     out.sum().backward()
     assert alpha.grad is not None and alpha.grad.device.type == "cpu"
+
+
+@pytest.mark.parametrize("units", [[1.5], [True], [1, 2.0], torch.tensor([1.0]), ["1"]])
+def test_unit_indices_must_be_integers(units):
+    with pytest.raises(ValueError, match="unit indices must be integers"):
+        Intervention("layer1", units=units)
+
+
+def test_integer_tensors_and_numpy_style_ints_are_unit_indices():
+    assert Intervention("layer1", units=torch.tensor([1, 2])).units.tolist() == [1, 2]
+    assert Intervention("layer1", units=(0,)).units.tolist() == [0]

@@ -15,6 +15,7 @@ inside an :func:`intervene` block records the edited output, one opened outside 
 from __future__ import annotations
 
 import difflib
+import operator
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -158,6 +159,21 @@ def layers_run(model: nn.Module, layers: Sequence[str], *inputs: Any) -> tuple[l
     return active, output
 
 
+def _unit_indices(units: Sequence[int] | Tensor) -> Tensor:
+    """``int64 [n]`` unit indices; floats and booleans are refused rather than truncated."""
+    if isinstance(units, Tensor):
+        if units.dtype == torch.bool or units.is_floating_point() or units.is_complex():
+            raise ValueError(f"unit indices must be integers; got a {units.dtype} tensor")
+        return units.long().flatten()
+    try:
+        if any(isinstance(u, bool) for u in units):
+            raise TypeError("bool")
+        indices = [operator.index(u) for u in units]  # ints, NumPy ints; not floats or strings
+    except TypeError:
+        raise ValueError(f"unit indices must be integers; got {list(units)!r}") from None
+    return torch.tensor(indices, dtype=torch.long)
+
+
 @dataclass
 class Intervention:
     """An edit of one layer's output: ``r' = (1 - alpha * mask) * r + alpha * mask * value``.
@@ -174,9 +190,10 @@ class Intervention:
             ``[len(units)]``) inserts that constant ``k``.
 
     Raises:
-        ValueError: If ``alpha`` or a soft ``mask`` leaves [0, 1], or ``units`` is empty or has
-            negative entries (checked at construction); if units, alpha, value or mask do not
-            fit the layer's output (checked at the first forward, with expected vs actual).
+        ValueError: If ``alpha`` or a soft ``mask`` leaves [0, 1], or ``units`` is empty, has
+            negative entries or entries that are not integers (checked at construction); if
+            units, alpha, value or mask do not fit the layer's output (checked at the first
+            forward, with expected vs actual).
 
     Example:
         >>> r = torch.ones(1, 3, 2, 2)
@@ -194,7 +211,7 @@ class Intervention:
     def __post_init__(self) -> None:
         """Validate what can be checked before the layer's output shape is known."""
         if self.units is not None:
-            self.units = torch.as_tensor(self.units, dtype=torch.long).flatten()
+            self.units = _unit_indices(self.units)
             if self.units.numel() == 0:
                 raise ValueError("units is empty; pass None to edit every unit")
             if int(self.units.min()) < 0:

@@ -37,6 +37,15 @@ def _trainer_device(device: torch.device) -> dict[str, Any]:
     return {"accelerator": "gpu", "devices": [device.index or 0]}
 
 
+def _check_present(search: CellSearch, name: str, option: str) -> None:
+    """Fail before any fitting when a latent set shows none of the concept."""
+    if float(search.coverage.sum()) <= 0 or search.present.shape[0] == 0:
+        raise ValueError(
+            f"the {name} images contain no {search.concept!r} (checked before fitting): raise "
+            f"{option}, or pick a concept the generator draws at this layer"
+        )
+
+
 def run_concept(
     generator: nn.Module,
     segmenter: Any,
@@ -107,6 +116,9 @@ def run_concept(
         )  # fmt: skip
 
     fit_search = search(fit_latents)
+    _check_present(fit_search, "search", "--samples")
+    held_out = search(eval_latents, k=fit_search.k)
+    _check_present(held_out, "held-out", "--eval-samples")
     fitter = CausalUnitFitter(
         generator, segmenter, fit_search, iou=iou, lr=lr, penalty=penalty, batch_size=batch_size,
         radius=radius,
@@ -121,7 +133,6 @@ def run_concept(
     trainer.fit(fitter)
     seconds = time.perf_counter() - started
     final_loss = float(trainer.callback_metrics.get("fit/loss", torch.tensor(float("nan"))))
-    held_out = search(eval_latents, k=fit_search.k)
     ace_ranking, by_iou = fitter.ranking(), iou_ranking(iou)
     curves = causal_curves(
         generator, segmenter, held_out, {"ace": ace_ranking, "iou": by_iou}, k=fit_search.k,
