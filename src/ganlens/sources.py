@@ -9,6 +9,7 @@ with :func:`pkgutil.resolve_name` and called without arguments; nothing else run
 
 from __future__ import annotations
 
+import pickle
 import pkgutil
 from pathlib import Path
 from typing import Any
@@ -45,16 +46,35 @@ def _factory(spec: str, what: str) -> Any:
     return factory()
 
 
-def _from_checkpoint(path: Path) -> nn.Module:
+def _unreadable(path: Path, kind: str, error: Exception) -> ValueError:
+    """One line naming the file; torch's own (multi-line) advice stays in the chained cause."""
+    return ValueError(
+        f"generator file {str(path)!r} cannot be read as {kind} ({type(error).__name__}); it may "
+        "be truncated or corrupt (--debug shows the loader's message)"
+    )
+
+
+def _from_file(path: Path) -> nn.Module:
+    from ganlens.models import load_proggan_generator
+
+    if path.suffix != ".ckpt":
+        try:
+            return load_proggan_generator(path)
+        except (
+            RuntimeError,
+            EOFError,
+            OSError,
+            KeyError,
+            TypeError,
+            pickle.UnpicklingError,
+        ) as error:
+            raise _unreadable(path, "a gandissect/Karras ProgGAN state dict", error) from error
     from ganlens.training import ProgressiveGAN  # training imports Lightning: load it only here
 
     try:
         module = ProgressiveGAN.load_from_checkpoint(path, map_location="cpu")
     except Exception as error:  # torch and Lightning raise many kinds on a damaged file
-        raise ValueError(
-            f"generator checkpoint {str(path)!r} cannot be read ({type(error).__name__}: "
-            f"{error}); it may be truncated or not a ganlens ProgressiveGAN checkpoint"
-        ) from error
+        raise _unreadable(path, "a ganlens ProgressiveGAN checkpoint", error) from error
     generator: nn.Module = module.generator_ema
     return generator
 
@@ -87,7 +107,7 @@ def load_generator(source: str | None = None, device: str | torch.device = "cpu"
         >>> load_generator("torch.nn:Identity")
         Identity()
     """
-    from ganlens.models import load_proggan_generator, load_scene_generator
+    from ganlens.models import load_scene_generator
 
     if source is None or source in _SHIPPED:
         return load_scene_generator(device)
@@ -95,9 +115,7 @@ def load_generator(source: str | None = None, device: str | torch.device = "cpu"
     if path.suffix in (".ckpt", ".pth", ".pt"):
         if not path.is_file():
             raise FileNotFoundError(f"generator file {source!r} does not exist")
-        generator = (
-            _from_checkpoint(path) if path.suffix == ".ckpt" else load_proggan_generator(path)
-        )
+        generator = _from_file(path)
     elif ":" in source:
         generator = _factory(source, "generator")
         if not isinstance(generator, nn.Module):

@@ -185,3 +185,39 @@ def test_settings_are_checked_before_anything_runs(tmp_path, capsys):
     assert main(["units", "--batch-size", "0", "--out", str(tmp_path)]) == 2
     assert "--batch-size must be a positive number; got 0" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_other_layers_into_the_same_folder_are_merged_not_dropped(copy_of_finished, monkeypatch):
+    spy = Spy(monkeypatch)
+    before = read_dissect_json(copy_of_finished)
+    assert run(copy_of_finished, "--layers", "layer2") == 0
+    assert spy.calls == [["layer2"]]
+    document = read_dissect_json(copy_of_finished)
+    validate_dissect_json(document)
+    assert [la["layer"] for la in document["layers"]] == ["layer2", "layer4", "layer6"]
+    assert document["layers"][1:] == before["layers"]
+    for layer in document["layers"]:
+        assert all((copy_of_finished / u["image"]).is_file() for u in layer["units"])
+
+
+def test_other_settings_for_other_layers_need_overwrite(copy_of_finished, capsys):
+    before = (copy_of_finished / "dissect.json").read_bytes()
+    images = sorted(p.name for p in (copy_of_finished / "images").iterdir())
+    assert run(copy_of_finished, "--layers", "layer2", "--min-iou", "0.3") == 2
+    err = capsys.readouterr().err
+    assert "layer4, layer6" in err and "--overwrite" in err and "min_iou" in err
+    assert (copy_of_finished / "dissect.json").read_bytes() == before
+    assert sorted(p.name for p in (copy_of_finished / "images").iterdir()) == images
+    assert run(copy_of_finished, "--layers", "layer2", "--min-iou", "0.3", "--overwrite") == 0
+    assert [la["layer"] for la in read_dissect_json(copy_of_finished)["layers"]] == ["layer2"]
+    assert [p.name.split("-")[0] for p in (copy_of_finished / "images").iterdir()] == ["layer2"]
+
+
+@pytest.mark.parametrize("name", ["model.ckpt", "model.pth"])
+def test_a_corrupt_generator_file_is_one_line_naming_it(tmp_path, capsys, name):
+    broken = tmp_path / name
+    broken.write_bytes(os.urandom(256))
+    assert run(tmp_path / "out", "--generator", str(broken)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ganlens units: error: ") and str(broken) in err
+    assert "\n" not in err and "weights_only" not in err and "Traceback" not in err

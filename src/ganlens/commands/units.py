@@ -1,16 +1,21 @@
 """``ganlens units``: dissect layers of a generator and write ``dissect.json`` and the report.
 
 GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.1). Finished stages are cached
-in ``OUT/cache`` and reused on re-runs (:mod:`ganlens.dissect.units`).
+in ``OUT/cache`` and reused on re-runs (:mod:`ganlens.dissect.units`). Layers already dissected in
+``OUT`` with the same settings are kept beside the new ones; replacing a dissection made with other
+settings needs ``--overwrite``, so nothing is deleted that the user did not ask to delete.
 Example: ``python dissect.py units --layers layer2 layer4 layer6 --samples 256 --out outputs/d``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ganlens.commands.common import check_choice, check_positive
+
+if TYPE_CHECKING:
+    from ganlens.dissect.result import LayerDissection
 
 __all__ = ["UnitsSettings", "run_units_command"]
 
@@ -42,6 +47,8 @@ class UnitsSettings:
         out: Output folder; the cache lives in OUT/cache.
         device: Torch device, e.g. cpu or cuda.
         force: Recompute every stage instead of reusing the cache.
+        overwrite: Replace a dissection in OUT made with other settings (its other layers and
+            their images are deleted); without it such a folder is an error.
         quiet: No progress bars or stage messages.
         wandb: Also log the summaries to a W&B run (offline unless logged in).
         wandb_project: W&B project.
@@ -67,6 +74,7 @@ class UnitsSettings:
     out: str = "outputs/dissect"
     device: str = "cpu"
     force: bool = False
+    overwrite: bool = False
     quiet: bool = False
     wandb: bool = False
     wandb_project: str = "ganlens"
@@ -85,6 +93,69 @@ class UnitsSettings:
             raise ValueError(f"--images-per-unit must be 0 or more; got {self.images_per_unit}")
         if not self.layers:
             raise ValueError("--layers must name at least one layer")
+
+
+def _recorded_settings(settings: UnitsSettings) -> dict[str, Any]:
+    """The settings a ``dissect.json`` records that decide whether its layers can be kept."""
+    recorded: dict[str, Any] = {
+        "threshold_mode": settings.threshold_mode, "iou_mode": settings.iou_mode,
+        "min_iou": settings.min_iou, "num_probe": settings.samples, "seed": settings.seed,
+        "segmenter": settings.segmenter, "top_k": settings.top_k,
+        "images_per_unit": settings.images_per_unit,
+    }  # fmt: skip
+    if settings.threshold_mode == "iqr":
+        recorded.update(min_iqr=settings.min_iqr, num_levels=settings.num_levels)
+    else:
+        recorded["quantile"] = settings.quantile
+    if settings.resolution is not None:
+        recorded["resolution"] = settings.resolution
+    return recorded
+
+
+def kept_layers(settings: UnitsSettings, weights: str) -> dict[str, LayerDissection]:
+    """Layers of an earlier dissection in ``settings.out`` to keep beside the requested ones.
+
+    Args:
+        settings: The command's settings.
+        weights: Fingerprint of the generator's weights.
+
+    Returns:
+        The earlier layers that are not requested again (empty without an earlier dissection or
+        with ``--overwrite``).
+
+    Raises:
+        ValueError: If the earlier dissection has other layers and was made with other settings
+            or weights, and ``--overwrite`` is not given.
+
+    Example:
+        >>> import tempfile
+        >>> kept_layers(UnitsSettings(out=tempfile.mkdtemp()), "0" * 64)
+        {}
+    """
+    from pathlib import Path
+
+    from ganlens.dissect.record import read_dissection
+
+    if settings.overwrite or not (Path(settings.out) / "dissect.json").is_file():
+        return {}
+    earlier = read_dissection(settings.out)
+    others = {n: layer for n, layer in earlier.layers.items() if n not in settings.layers}
+    if not others:
+        return {}
+    recorded = {**vars(earlier.settings), **earlier.extra_settings}
+    wanted = _recorded_settings(settings)
+    changed = [
+        f"{k} {recorded.get(k)!r} -> {v!r}" for k, v in wanted.items() if recorded.get(k) != v
+    ]
+    if earlier.model.get("fingerprint") != weights:
+        changed.append("the generator's weights")
+    if changed:
+        raise ValueError(
+            f"--out {settings.out} holds a dissection of {', '.join(others)} made with other "
+            f"settings ({'; '.join(changed)}); add those layers to --layers, pass --overwrite to "
+            "replace it (deleting them), or choose another --out"
+        )
+    return others
 
 
 def run_units_command(settings: UnitsSettings) -> int:
@@ -115,6 +186,7 @@ def run_units_command(settings: UnitsSettings) -> int:
         raise ValueError(
             f"--latent-size is needed: {settings.generator!r} has no latent_size attribute"
         )
+    earlier = kept_layers(settings, weights_fingerprint(generator))
     segmenter = load_segmenter(settings.segmenter, settings.device)
     segmenter_id = settings.segmenter
     if isinstance(segmenter, torch.nn.Module):
@@ -138,6 +210,9 @@ def run_units_command(settings: UnitsSettings) -> int:
         extra_settings={"seed": settings.seed, "segmenter": settings.segmenter},
         progress=not settings.quiet,
     )  # fmt: skip
+    if earlier:
+        log.info("kept %s from the earlier dissection in %s", ", ".join(earlier), settings.out)
+        result = result.with_layers({**result.layers, **earlier})
     document = publish_dissection(result, Path(settings.out), settings, prune=True)
     for layer in document["layers"]:
         s = layer["summary"]

@@ -39,7 +39,12 @@ def _as_state_dict(source: str | os.PathLike[str] | Mapping[str, Any]) -> Mappin
         except FileNotFoundError:
             raise
         except Exception as exc:  # a corrupt, truncated or non-tensor pickle
-            raise ValueError(f"could not read a ProgGAN state dict from {source!s}: {exc}") from exc
+            # torch's message is several lines of advice to unpickle untrusted code: keep it in
+            # the chained cause only.
+            raise ValueError(
+                f"could not read a ProgGAN state dict from {source!s}: the file is truncated, "
+                f"corrupt or not a torch state dict ({type(exc).__name__})"
+            ) from exc
     else:
         loaded = source
     if isinstance(loaded, Mapping) and isinstance(loaded.get("state_dict"), Mapping):
