@@ -221,3 +221,21 @@ def test_a_corrupt_generator_file_is_one_line_naming_it(tmp_path, capsys, name):
     err = capsys.readouterr().err.strip()
     assert err.startswith("ganlens units: error: ") and str(broken) in err
     assert "\n" not in err and "weights_only" not in err and "Traceback" not in err
+
+
+def test_an_output_folder_that_is_a_file_or_read_only_is_one_line(tmp_path, capsys, monkeypatch):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert run(afile) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"ganlens units: error: --out {afile} is a file, not a folder"
+    )
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, m: str(p) != str(locked) and real_access(p, m))
+    assert run(locked / "out") == 2  # (root may write anywhere, so the check is simulated)
+    assert capsys.readouterr().err.strip() == (
+        f"ganlens units: error: --out {locked / 'out'}: {locked} is not writable"
+    )
+    assert not (locked / "out").exists()

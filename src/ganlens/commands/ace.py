@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from ganlens.commands.common import check_choice, check_positive
+from ganlens.commands.common import check_choice, check_output, check_positive
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
@@ -96,6 +96,7 @@ class AceSettings:
             raise ValueError(f"--penalty must be 0 or more; got {self.penalty}")
         if not self.concept:
             raise ValueError("--concept must name at least one concept")
+        check_output("out", self.out)
         if self.dissect_threshold_mode == "iqr" and self.dissect_samples < 2:
             raise ValueError(
                 f"--dissect-samples must be >= 2 in iqr mode; got {self.dissect_samples}"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
-__all__ = ["GENERATOR_HELP", "SEGMENTER_HELP", "check_choice", "check_positive"]
+__all__ = ["GENERATOR_HELP", "SEGMENTER_HELP", "check_choice", "check_output", "check_positive"]
 
 GENERATOR_HELP = (
     "generator: 'scene' (shipped 32 px scene ProgGAN), a .ckpt of ours, a gandissect/Karras "
@@ -44,3 +46,28 @@ def check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
     if value not in allowed:
         flag = "--" + name.replace("_", "-")
         raise ValueError(f"{flag} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def check_output(name: str, path: str, folder: bool = True) -> None:
+    """Raise ``ValueError`` when ``path`` cannot become an output folder (or file).
+
+    The nearest existing ancestor must be a writable folder; ``path`` itself, when it exists,
+    must be a folder (or, with ``folder=False``, a file). Nothing is created.
+
+    Example:
+        >>> check_output("out", "/dev/null")
+        Traceback (most recent call last):
+        ...
+        ValueError: --out /dev/null is a file, not a folder
+    """
+    flag, target = "--" + name.replace("_", "-"), Path(path)
+    if target.exists() and folder != target.is_dir():
+        kind = "a file, not a folder" if folder else "a folder, not a file"
+        raise ValueError(f"{flag} {path} is {kind}")
+    ancestor = target if target.exists() else target.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ValueError(f"{flag} {path}: {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ValueError(f"{flag} {path}: {ancestor} is not writable")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ganlens.commands.common import check_positive
+from ganlens.commands.common import check_output, check_positive
 
 __all__ = ["ScenesSettings", "run_scenes_command"]
 
@@ -34,6 +34,7 @@ class ScenesSettings:
         check_positive(count=self.count, resolution=self.resolution, tile=self.tile)
         if self.start < 0:
             raise ValueError(f"--start must be 0 or more; got {self.start}")
+        check_output("out", self.out, folder=False)
 
 
 def run_scenes_command(settings: ScenesSettings) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from ganlens.commands.common import check_choice, check_positive
+from ganlens.commands.common import check_choice, check_output, check_positive
 
 if TYPE_CHECKING:
     from ganlens.dissect.result import LayerDissection
@@ -93,6 +93,7 @@ class UnitsSettings:
             raise ValueError(f"--images-per-unit must be 0 or more; got {self.images_per_unit}")
         if not self.layers:
             raise ValueError("--layers must name at least one layer")
+        check_output("out", self.out)
 
 
 def _recorded_settings(settings: UnitsSettings) -> dict[str, Any]:
