@@ -38,23 +38,50 @@ def test_the_ganlens_console_script_is_the_same_entry():
     assert re.search(r'^ganlens = "ganlens\.cli:console"$', scripts, flags=re.M)
 
 
-@pytest.mark.slow
-def test_a_killed_run_leaves_no_partial_output_and_the_rerun_reuses_finished_stages(tmp_path):
-    args = [sys.executable, str(ROOT / "dissect.py"), "units", "--layers", "layer4", "layer6",
-            "--samples", "32", "--images-per-unit", "2", "--out", str(tmp_path)]  # fmt: skip
+ARGS = ["units", "--layers", "layer4", "layer6", "--samples", "16", "--images-per-unit", "2",
+        "--batch-size", "16"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("uninterrupted")
+    done = dissect_py(*ARGS, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    return read_dissect_json(out)
+
+
+def killed_then_rerun(out, marker):
+    """SIGKILL ``dissect.py units`` when stderr shows ``marker``; then run it again."""
+    args = [sys.executable, str(ROOT / "dissect.py"), *ARGS, "--out", str(out)]
     process = subprocess.Popen(args, env=ENV, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
     for line in process.stderr:
-        if "layer4: drew" in line:  # dissection cached, layer6 images being drawn
+        if marker in line:
             process.send_signal(signal.SIGKILL)
             break
-    process.wait(timeout=60)
-    assert process.returncode == -signal.SIGKILL
-    assert not (tmp_path / "dissect.json").exists() and not (tmp_path / "dissect.html").exists()
-    rerun = dissect_py(*args[2:])
+    process.wait(timeout=120)
+    assert process.returncode == -signal.SIGKILL, f"the run ended before {marker!r}"
+    assert not (out / "dissect.json").exists() and not (out / "dissect.html").exists()
+    rerun = dissect_py(*ARGS, "--out", str(out))
     assert rerun.returncode == 0, rerun.stderr
-    assert "layer4: reused cached dissection" in rerun.stderr
-    assert "layer6: reused cached dissection" in rerun.stderr
-    assert "layer4: reused unit images" in rerun.stderr
-    validate_dissect_json(read_dissect_json(tmp_path))
+    return rerun.stderr
+
+
+@pytest.mark.parametrize(
+    "marker, reused",
+    [
+        pytest.param("layer4: drew", ["layer4: reused cached dissection",
+                                      "layer6: reused cached dissection",
+                                      "layer4: reused unit images"], id="drawing"),
+        pytest.param("dissecting layer4, layer6", [], id="dissecting", marks=pytest.mark.slow),
+    ],
+)  # fmt: skip
+def test_a_killed_run_leaves_no_partial_output_and_the_rerun_gives_the_same_json(
+    tmp_path, uninterrupted, marker, reused
+):
+    err = killed_then_rerun(tmp_path, marker)
+    assert all(message in err for message in reused), err
+    document = read_dissect_json(tmp_path)
+    validate_dissect_json(document)
+    assert document == uninterrupted
     assert not [p for p in (tmp_path / "images").iterdir() if p.name.startswith(".")]
