@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="weight of the soft Dice loss added to each head's cross-entropy")  # fmt: skip
     add("--zoom-probability", type=float, default=0.25,
         help="share of scenes cropped from a 2x render, for scale robustness")  # fmt: skip
+    add("--church-fraction", type=float, default=0.0,
+        help="share of training scenes in the church framing (one large building)")  # fmt: skip
+    add("--init-weights", type=Path, default=None,
+        help="start from these segmenter weights (fine-tuning) instead of random ones")  # fmt: skip
     add("--seed", type=int, default=0, help="world seed of the training scenes")
     add("--val-seed", type=int, default=1, help="world seed of the validation scenes")
     add("--val-size", type=int, default=256, help="validation scenes")
@@ -97,11 +101,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         augment_probability=args.augment_probability,
         dice_weight=args.dice_weight,
     )
+    if args.init_weights is not None:
+        state = torch.load(args.init_weights, map_location="cpu", weights_only=True)
+        module.network.load_state_dict(state)
     train_set = MultiScaleSceneDataset(
         size=args.steps * args.batch_size,
         resolution=args.resolution,
         seed=args.seed,
         zoom_probability=args.zoom_probability,
+        church_fraction=args.church_fraction,
     )
     val_set = SceneDataset(args.resolution, args.val_size, seed=args.val_seed)
     loader_args = {"num_workers": args.workers, "persistent_workers": args.workers > 0}
