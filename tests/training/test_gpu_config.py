@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from ganlens.cli import main
@@ -50,3 +51,19 @@ def test_recipe_trains_a_few_steps_on_cpu_when_tiny(monkeypatch, tmp_path):
     compact = torch.load(tmp_path / "outputs/scene_gpu_64/compact.pt", weights_only=True)
     assert compact["images_shown"] == 16 and compact["dtype"] == "bfloat16"
     assert all(torch.isfinite(p).all() for p in cli.model.generator.parameters())
+
+
+@pytest.mark.gpu
+def test_recipe_runs_and_resumes_on_cuda_with_channels_last(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    gpu = [*TINY, "--trainer.accelerator", "gpu", "--model.channels_last", "true"]
+    cli = main(["--config", str(CONFIG), *gpu], run=False)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    assert cli.model.images_shown_count == 16
+    compact = tmp_path / "outputs/scene_gpu_64/compact.pt"
+    more = ["--model.init_state", str(compact), "--trainer.max_epochs", "1"]
+    resumed = main(["--config", str(CONFIG), *gpu, *more], run=False)
+    assert resumed.model.images_shown_count == 16
+    resumed.trainer.fit(resumed.model, datamodule=resumed.datamodule)
+    assert resumed.model.images_shown_count == 32
+    assert torch.load(compact, weights_only=True)["images_shown"] == 32
