@@ -11,7 +11,7 @@ from ganlens.training import CompactStateExport
 CONFIG = Path(__file__).parents[2] / "configs" / "scene_gpu_64.yaml"
 TINY = [
     "--trainer.accelerator", "cpu", "--trainer.logger", "false", "--trainer.max_epochs", "1",
-    "--trainer.limit_train_batches", "2", "--trainer.enable_progress_bar", "false",
+    "--trainer.limit_train_batches", "2",
     "--model.latent_size", "8", "--model.fmap_base", "32", "--model.fmap_max", "8",
     "--data.init_args.batch_size", "8", "--data.init_args.train_size", "32",
     "--data.init_args.num_workers", "0",

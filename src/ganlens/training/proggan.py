@@ -254,15 +254,17 @@ class ProgressiveGAN(pl.LightningModule):
         after = self.stage
         for generator in (self.generator, self.generator_ema):
             generator.set_stage(after.resolution, after.alpha)
+        # Python numbers would each become a blocking host-to-device copy inside self.log.
+        progress = self._to_device(torch.tensor([stage.resolution, stage.alpha, self._shown / 1e3]))
         self.log_dict(
             {
                 "train/d_loss": d_loss.detach(),
                 "train/g_loss": g_loss.detach(),
                 "train/gradient_penalty": penalty.detach(),
                 "train/wasserstein": (real_scores.mean() - fake_scores.mean()).detach(),
-                "progress/resolution": float(stage.resolution),
-                "progress/alpha": stage.alpha,
-                "progress/kimg": self._shown / 1000.0,
+                "progress/resolution": progress[0],
+                "progress/alpha": progress[1],
+                "progress/kimg": progress[2],
             },
             prog_bar=False,
         )
