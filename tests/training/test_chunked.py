@@ -112,6 +112,8 @@ def test_max_images_stops_training_across_runs(tmp_path):
     gan = tiny_gan(max_images=48)
     trainer(tmp_path, max_epochs=3).fit(gan, datamodule=tiny_data())
     assert gan.images_shown_count == 48  # 3 of the first epoch's 4 batches
+    trainer(tmp_path, max_epochs=3).fit(gan, datamodule=tiny_data())  # a slot after the end
+    assert gan.images_shown_count == 48
     with pytest.raises(ValueError, match="max_images"):
         tiny_gan(max_images=0)
 

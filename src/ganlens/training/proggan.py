@@ -11,7 +11,8 @@ GPU efficiency: the step never waits for the device (the counters have host-side
 latents drawn on the host are copied from pinned memory without blocking); ``split_batches`` trains
 on every image of a large loader batch in steps of each phase's batch size; ``channels_last``
 stores the networks and images in NHWC. ``torch.compile`` is not offered: the gradient penalty
-needs a double backward, which compiled graphs do not support.
+needs a double backward, which compiled graphs do not support (torch 2.14: "torch.compile with
+aot_autograd does not currently support double backward").
 """
 
 from __future__ import annotations
@@ -202,6 +203,9 @@ class ProgressiveGAN(pl.LightningModule):
         """One critic step and one generator step per phase batch of the loader batch."""
         images = batch["image"]  # [B, 3, R, R]
         total, start = images.shape[0], 0
+        if self.max_images is not None and self._shown >= self.max_images:
+            self.trainer.should_stop = True  # resumed after the budget was spent
+            return
         while start < total:
             stage = self.stage
             size = min(stage.batch_size or total, total)
