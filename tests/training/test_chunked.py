@@ -151,3 +151,13 @@ def test_channels_last_trains_the_same_model(tmp_path):
     assert not plain_layout.channels_last  # 3x3 kernels: NCHW and NHWC strides differ
     for key, value in plain.state_dict().items():
         assert torch.allclose(nhwc.state_dict()[key], value, atol=1e-5), key
+
+
+def test_compact_state_export_writes_every_n_images_and_at_the_end(tmp_path):
+    export = CompactStateExport(str(tmp_path / "state.pt"), every_n_images=32)
+    gan = tiny_gan()
+    trainer(tmp_path, callbacks=[export]).fit(gan, datamodule=tiny_data())  # 4 x 16 images
+    assert export.writes == 3  # passing 32, passing 64, and on_train_end
+    assert torch.load(tmp_path / "state.pt", weights_only=True)["images_shown"] == 64
+    with pytest.raises(ValueError, match="every_n_images"):
+        CompactStateExport("x.pt", every_n_images=0)
