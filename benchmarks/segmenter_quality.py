@@ -41,11 +41,16 @@ CORRUPTIONS: dict[str, Corruption] = {
 
 
 def evaluate(
-    resolution: int, scenes: int, seed: int, batch_size: int, weights: Path | None
+    resolution: int,
+    scenes: int,
+    seed: int,
+    batch_size: int,
+    weights: Path | None,
+    framing: str = "default",
 ) -> dict[str, dict]:
     """Scores of every corruption at one resolution."""
     segmenter = load_scene_segmenter(weights=weights)
-    world = SceneWorld(resolution=resolution, seed=seed)
+    world = SceneWorld(resolution=resolution, seed=seed, framing=framing)
     agreement = {name: LabelAgreement(len(SCENE_VOCABULARY), 3) for name in CORRUPTIONS}
     generator = torch.Generator().manual_seed(0)
     for start in range(0, scenes, batch_size):
@@ -63,16 +68,20 @@ def main() -> None:
     parser.add_argument("--resolutions", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--weights", type=Path, default=None, help="default: the shipped weights")
+    parser.add_argument("--framing", default="default", help="scene framing: default or church")
     args = parser.parse_args()
     torch.set_num_threads(1)
     names = list(CORRUPTIONS)
     concepts = SCENE_VOCABULARY.names[1:]
     for resolution in args.resolutions:
         start = time.perf_counter()
-        scores = evaluate(resolution, args.scenes, args.seed, args.batch_size, args.weights)
+        scores = evaluate(
+            resolution, args.scenes, args.seed, args.batch_size, args.weights, args.framing
+        )
         seconds = time.perf_counter() - start
         print(
-            f"\n### {resolution} px: {args.scenes} scenes of world {args.seed} ({seconds:.0f} s)\n"
+            f"\n### {resolution} px, {args.framing} framing: {args.scenes} scenes of world "
+            f"{args.seed} ({seconds:.0f} s)\n"
         )
         print(
             "| corruption | mean IoU | pixel accuracy | object acc. | part acc. | material acc. |"

@@ -54,6 +54,24 @@ def test_multiscale_dataset_is_deterministic_and_zooms():
         MultiScaleSceneDataset(size=4, zoom_probability=2.0)
 
 
+def test_multiscale_dataset_mixes_framings_by_index():
+    default = MultiScaleSceneDataset(size=40, resolution=32, zoom_probability=0.0)
+    church = MultiScaleSceneDataset(size=40, resolution=32, zoom_probability=0.0,
+                                    church_fraction=1.0)  # fmt: skip
+    mixed = MultiScaleSceneDataset(size=40, resolution=32, zoom_probability=0.0,
+                                   church_fraction=0.5)  # fmt: skip
+    picks = []
+    for i in range(40):
+        assert torch.equal(default[i]["labels"], render_scene(0, i, 32).labels)
+        assert torch.equal(church[i]["labels"], render_scene(0, i, 32, "church").labels)
+        as_church = torch.equal(mixed[i]["labels"], church[i]["labels"])
+        assert as_church or torch.equal(mixed[i]["labels"], default[i]["labels"])
+        picks.append(as_church)
+    assert 8 <= sum(picks) <= 32  # about half, chosen per index
+    with pytest.raises(ValueError, match="church_fraction"):
+        MultiScaleSceneDataset(size=4, church_fraction=-0.1)
+
+
 def test_trainer_fits_and_validates():
     torch.manual_seed(0)
     module = SceneSegmenterModule(widths=(8, 16), learning_rate=1e-2, warmup_steps=2)

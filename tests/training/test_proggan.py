@@ -142,14 +142,44 @@ def test_load_from_checkpoint_restores_the_stage(tmp_path):
     assert torch.equal(loaded.sample(2, torch.ones(2, 16)), gan.sample(2, torch.ones(2, 16)))
 
 
+class _DeviceProbe(pl.Callback):
+    """Records where weights, EMA, counters and samples live while training runs.
+
+    Lightning moves the module back to the CPU at teardown, so this must be checked in a hook.
+    """
+
+    def __init__(self) -> None:
+        self.devices: list[set[str]] = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.devices.append(
+            {
+                pl_module.generator.layer1.conv.weight.device.type,
+                pl_module.generator_ema.layer1.conv.weight.device.type,
+                next(pl_module.discriminator.parameters()).device.type,
+                pl_module.images_shown.device.type,
+                pl_module.sample(2).device.type,
+            }
+        )
+
+
+def run_with_probe(tmp_path, accelerator: str) -> tuple[ProgressiveGAN, _DeviceProbe]:
+    gan, probe = tiny_gan(), _DeviceProbe()
+    run = trainer(
+        tmp_path, accelerator=accelerator, devices=1, limit_train_batches=3, callbacks=[probe]
+    )
+    run.fit(gan, datamodule=tiny_data())
+    assert int(gan.images_shown) == 48 and gan.images_shown_count == 48
+    return gan, probe
+
+
+def test_device_probe_sees_the_training_device_on_cpu(tmp_path):
+    assert run_with_probe(tmp_path, "cpu")[1].devices == [{"cpu"}] * 3
+
+
 @pytest.mark.gpu
 def test_training_runs_on_cuda(tmp_path):
-    gan = tiny_gan()
-    trainer(tmp_path, accelerator="gpu", devices=1, limit_train_batches=3).fit(
-        gan, datamodule=tiny_data()
-    )
-    assert gan.generator.layer1.conv.weight.device.type == "cuda"
-    assert gan.sample(2).device.type == "cuda"
+    assert run_with_probe(tmp_path, "gpu")[1].devices == [{"cuda"}] * 3
 
 
 def test_bf16_mixed_precision_steps_stay_finite(tmp_path):

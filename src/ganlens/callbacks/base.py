@@ -89,7 +89,11 @@ class Monitor(pl.Callback):
                 f"every_n_images needs a module with an images_shown counter; "
                 f"{type(pl_module).__name__} has none (use every_n_epochs)"
             )
-        block = int(cast(Tensor, pl_module.images_shown)) // self.every_n_images
+        # A host-side copy of the counter, where the module keeps one, spares a GPU sync per step.
+        shown = getattr(pl_module, "images_shown_count", None)
+        if shown is None:
+            shown = int(cast(Tensor, pl_module.images_shown))
+        block = int(shown) // self.every_n_images
         if block > self.images_block:
             self.images_block = block
             self.evaluate(trainer, pl_module)

@@ -25,6 +25,8 @@ class SegmenterSettings:
         augment_probability: Chance that an image receives each GAN-like corruption.
         dice_weight: Weight of the soft Dice loss added to each head's cross-entropy.
         zoom_probability: Share of scenes cropped from a 2x render, for scale robustness.
+        church_fraction: Share of training scenes in the church framing (one large building).
+        init_weights: Start from these segmenter weights (fine-tuning) instead of random ones.
         seed: World seed of the training scenes.
         val_seed: World seed of the validation scenes.
         val_size: Validation scenes.
@@ -46,6 +48,8 @@ class SegmenterSettings:
     augment_probability: float = 0.2
     dice_weight: float = 1.0
     zoom_probability: float = 0.25
+    church_fraction: float = 0.0
+    init_weights: str | None = None
     seed: int = 0
     val_seed: int = 1
     val_size: int = 256
@@ -61,6 +65,13 @@ class SegmenterSettings:
         check_positive(steps=self.steps, batch_size=self.batch_size, resolution=self.resolution,
                        learning_rate=self.learning_rate, val_size=self.val_size,
                        val_every=self.val_every, threads=self.threads)  # fmt: skip
+        if not 0 <= self.church_fraction <= 1:
+            raise ValueError(f"--church-fraction must lie in [0, 1]; got {self.church_fraction}")
+        if self.init_weights is not None:
+            from pathlib import Path
+
+            if not Path(self.init_weights).is_file():
+                raise FileNotFoundError(f"--init-weights {self.init_weights} does not exist")
         if self.workers < 0:
             raise ValueError(f"--workers must be 0 or more; got {self.workers}")
 

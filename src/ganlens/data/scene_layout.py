@@ -222,11 +222,19 @@ def _building(rng: np.random.Generator, x0: float, width: float, base: float) ->
     )
 
 
-def _windows(rng: np.random.Generator, wall: Box, door: Box | None) -> list[Box]:
-    """A regular grid of windows inside the wall, skipping cells that would touch the door."""
+def _windows(
+    rng: np.random.Generator,
+    wall: Box,
+    door: Box | None,
+    cell: tuple[float, float, float, float] = (0.05, 0.09, 0.06, 0.1),
+) -> list[Box]:
+    """A regular grid of windows inside the wall, skipping cells that would touch the door.
+
+    ``cell`` bounds the grid's cell width and height: ``(w_lo, w_hi, h_lo, h_hi)``.
+    """
     x0, y0, x1, y1 = wall
-    cols = max(1, int((x1 - x0) / rng.uniform(0.05, 0.09)))
-    rows = max(1, int((y1 - y0) / rng.uniform(0.06, 0.1)))
+    cols = max(1, int((x1 - x0) / rng.uniform(cell[0], cell[1])))
+    rows = max(1, int((y1 - y0) / rng.uniform(cell[2], cell[3])))
     cell_w, cell_h = (x1 - x0) / cols, (y1 - y0) / rows
     fill_w, fill_h = rng.uniform(0.45, 0.65), rng.uniform(0.45, 0.6)
     windows = []

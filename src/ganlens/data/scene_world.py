@@ -17,12 +17,21 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ganlens.data.scene_church import sample_church_layout
 from ganlens.data.scene_layout import SceneLayout, sample_layout
 from ganlens.data.scene_render import LAYER_NAMES, SCENE_VOCABULARY, render_layout
 
-__all__ = ["LAYER_NAMES", "SCENE_VOCABULARY", "RenderedScene", "SceneWorld", "render_scene"]
+__all__ = [
+    "FRAMINGS",
+    "LAYER_NAMES",
+    "SCENE_VOCABULARY",
+    "RenderedScene",
+    "SceneWorld",
+    "render_scene",
+]
 
 MIN_RESOLUTION, MAX_RESOLUTION = 16, 1024
+FRAMINGS = ("default", "church")  # wide landscapes; one large building (see scene_church)
 
 
 @dataclass
@@ -48,19 +57,33 @@ def _check_resolution(resolution: int) -> None:
         )
 
 
-def render_scene(seed: int, index: int, resolution: int = 64) -> RenderedScene:
+def check_framing(framing: str) -> None:
+    """Raise ``ValueError`` unless ``framing`` is one of :data:`FRAMINGS`.
+
+    Example:
+        >>> check_framing("church")
+    """
+    if framing not in FRAMINGS:
+        raise ValueError(f"framing must be one of {', '.join(FRAMINGS)}; got {framing!r}")
+
+
+def render_scene(
+    seed: int, index: int, resolution: int = 64, framing: str = "default"
+) -> RenderedScene:
     """Render scene ``index`` of the world ``seed``.
 
     Args:
         seed: World seed; different seeds give independent worlds.
         index: Scene number within the world (any non-negative int).
         resolution: Side length in pixels, 16 to 1024 (32 to 256 tested).
+        framing: ``"default"`` (wide landscapes) or ``"church"`` (one building filling 30-40%
+            of the frame, trees at its sides, sky above; :mod:`ganlens.data.scene_church`).
 
     Returns:
         The :class:`RenderedScene`; identical for identical arguments.
 
     Raises:
-        ValueError: If ``resolution`` or ``index`` is out of range.
+        ValueError: If ``resolution``, ``index`` or ``framing`` is out of range.
 
     Example:
         >>> scene = render_scene(seed=0, index=7, resolution=32)
@@ -70,9 +93,11 @@ def render_scene(seed: int, index: int, resolution: int = 64) -> RenderedScene:
         True
     """
     _check_resolution(resolution)
+    check_framing(framing)
     if index < 0 or seed < 0:
         raise ValueError(f"seed and index must be non-negative; got seed={seed}, index={index}")
-    layout = sample_layout(np.random.default_rng([seed, index, 0]))
+    sample = sample_church_layout if framing == "church" else sample_layout
+    layout = sample(np.random.default_rng([seed, index, 0]))
     image, labels = render_layout(layout, resolution, np.random.default_rng([seed, index, 1]))
     return RenderedScene(
         image=torch.from_numpy(image).permute(2, 0, 1).contiguous(),
@@ -87,6 +112,7 @@ class SceneWorld:
     Args:
         resolution: Side length in pixels (16 to 1024; 32 to 256 tested).
         seed: World seed.
+        framing: ``"default"`` or ``"church"`` (see :func:`render_scene`).
 
     Example:
         >>> world = SceneWorld(resolution=32, seed=0)
@@ -100,14 +126,16 @@ class SceneWorld:
     vocabulary = SCENE_VOCABULARY
     layer_names = LAYER_NAMES
 
-    def __init__(self, resolution: int = 64, seed: int = 0) -> None:
+    def __init__(self, resolution: int = 64, seed: int = 0, framing: str = "default") -> None:
         _check_resolution(resolution)
+        check_framing(framing)
         self.resolution = resolution
         self.seed = seed
+        self.framing = framing
 
     def __getitem__(self, index: int) -> RenderedScene:
         """Render scene ``index``."""
-        return render_scene(self.seed, index, self.resolution)
+        return render_scene(self.seed, index, self.resolution, self.framing)
 
     def batch(self, indices: Sequence[int] | range) -> tuple[torch.Tensor, torch.Tensor]:
         """Render several scenes as a batch.

@@ -41,6 +41,9 @@ class MultiScaleSceneDataset(Dataset[dict[str, Tensor]]):
         offset: First scene index.
         zoom_probability: Share of scenes rendered at ``2 * resolution`` and cropped at a random,
             per-index deterministic position.
+        church_fraction: Share of scenes drawn in the ``"church"`` framing (one large building;
+            :mod:`ganlens.data.scene_church`), chosen per index from a random stream of its own,
+            so 0 gives exactly the scenes of the default framing.
 
     Example:
         >>> item = MultiScaleSceneDataset(size=4, resolution=32, zoom_probability=1.0)[0]
@@ -55,14 +58,16 @@ class MultiScaleSceneDataset(Dataset[dict[str, Tensor]]):
         seed: int = 0,
         offset: int = 0,
         zoom_probability: float = 0.25,
+        church_fraction: float = 0.0,
     ) -> None:
-        if size < 1 or not 0.0 <= zoom_probability <= 1.0:
+        if size < 1 or not 0.0 <= zoom_probability <= 1.0 or not 0.0 <= church_fraction <= 1.0:
             raise ValueError(
-                f"size must be positive and zoom_probability in [0, 1]; got {size}, "
-                f"{zoom_probability}"
+                f"size must be positive and zoom_probability and church_fraction in [0, 1]; "
+                f"got {size}, {zoom_probability}, {church_fraction}"
             )
         self.size, self.resolution, self.seed = size, resolution, seed
         self.offset, self.zoom_probability = offset, zoom_probability
+        self.church_fraction = church_fraction
 
     def __len__(self) -> int:
         """Number of scenes."""
@@ -74,14 +79,18 @@ class MultiScaleSceneDataset(Dataset[dict[str, Tensor]]):
             raise IndexError(f"index {index} out of range for {self.size} scenes")
         scene_index = self.offset + index
         rng = np.random.default_rng([self.seed, scene_index, 7])
+        framing = "default"
+        if self.church_fraction > 0.0:
+            pick = np.random.default_rng([self.seed, scene_index, 8]).random()
+            framing = "church" if pick < self.church_fraction else "default"
         r = self.resolution
         if rng.random() < self.zoom_probability:
-            scene = render_scene(self.seed, scene_index, 2 * r)
+            scene = render_scene(self.seed, scene_index, 2 * r, framing)
             top, left = (int(v) for v in rng.integers(0, r + 1, size=2))
             image = scene.image[:, top : top + r, left : left + r]
             labels = scene.labels[:, top : top + r, left : left + r]
         else:
-            scene = render_scene(self.seed, scene_index, r)
+            scene = render_scene(self.seed, scene_index, r, framing)
             image, labels = scene.image, scene.labels
         return {"image": image.float() / 127.5 - 1.0, "labels": labels.contiguous()}
 

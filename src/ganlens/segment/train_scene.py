@@ -55,11 +55,15 @@ def train_scene_segmenter(args: Any) -> dict[str, float]:
         augment_probability=args.augment_probability,
         dice_weight=args.dice_weight,
     )
+    if args.init_weights is not None:
+        state = torch.load(args.init_weights, map_location="cpu", weights_only=True)
+        module.network.load_state_dict(state)
     train_set = MultiScaleSceneDataset(
         size=args.steps * args.batch_size,
         resolution=args.resolution,
         seed=args.seed,
         zoom_probability=args.zoom_probability,
+        church_fraction=args.church_fraction,
     )
     val_set = SceneDataset(args.resolution, args.val_size, seed=args.val_seed)
     loader_args = {"num_workers": args.workers, "persistent_workers": args.workers > 0}

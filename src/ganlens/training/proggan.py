@@ -6,6 +6,13 @@ block and the real images fade in together; an exponential moving average of the
 (0.999) is what samples and metrics use. Growth is driven by a checkpointed count of real images
 shown (``images_shown``), and latents and penalty weights come from a module-owned random
 generator whose state is checkpointed, so a resumed run continues bit-exactly.
+
+GPU efficiency: the step never waits for the device (the counters have host-side mirrors, and
+latents drawn on the host are copied from pinned memory without blocking); ``split_batches`` trains
+on every image of a large loader batch in steps of each phase's batch size; ``channels_last``
+stores the networks and images in NHWC. ``torch.compile`` is not offered: the gradient penalty
+needs a double backward, which compiled graphs do not support (torch 2.14: "torch.compile with
+aot_autograd does not currently support double backward").
 """
 
 from __future__ import annotations
@@ -18,60 +25,29 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-import torch.nn.functional as F
 from pytorch_lightning.core.optimizer import LightningOptimizer
 from torch import Tensor
 
 from ganlens.models import ProgressiveDiscriminator, ProgressiveGenerator
+from ganlens.training.compact import load_compact_state
 from ganlens.training.losses import critic_loss, generator_loss, gradient_penalty
-from ganlens.training.schedule import GrowthPhase, GrowthSchedule, Stage
+from ganlens.training.schedule import (
+    GrowthPhase,
+    GrowthSchedule,
+    Stage,
+    default_schedule,
+    fade_real_images,
+)
 
 _RNG_KEY = "ganlens_noise_rng_state"
-
-
-def fade_real_images(images: Tensor, resolution: int, alpha: float) -> Tensor:
-    """Real images as the critic sees them at ``resolution`` during a fade-in.
-
-    Downsample by area averaging to ``resolution``; while ``alpha < 1`` blend with the 2x
-    down-and-up (nearest) version, as the generator's output is blended (Karras, appendix A.1).
-
-    Args:
-        images: ``[N, C, R, R]`` with R a power-of-two multiple of ``resolution``.
-        resolution: Target side r.
-        alpha: Weight of the full-detail image in [0, 1].
-
-    Returns:
-        ``[N, C, r, r]``.
-
-    Example:
-        >>> x = torch.arange(256.0).reshape(1, 1, 16, 16)
-        >>> fade_real_images(x, 8, 1.0)[0, 0, 0, :2].tolist()  # 2x2 means of x
-        [8.5, 10.5]
-        >>> fade_real_images(x, 8, 0.0)[0, 0, :2, :2].tolist()  # 4x4 means, repeated 2x2
-        [[25.5, 25.5], [25.5, 25.5]]
-    """
-    side = images.shape[-1]
-    if side % resolution or side < resolution:
-        raise ValueError(f"images of side {side} cannot be reduced to {resolution}")
-    x = F.avg_pool2d(images, side // resolution) if side != resolution else images  # [N, C, r, r]
-    if alpha < 1.0 and resolution > 4:
-        coarse = F.interpolate(F.avg_pool2d(x, 2), scale_factor=2.0, mode="nearest")
-        x = torch.lerp(coarse, x, alpha)
-    return x
-
-
-def _default_schedule(resolution: int) -> list[GrowthPhase]:
-    phases = [GrowthPhase(4, 0, 800_000, 16)]
-    while phases[-1].resolution < resolution:
-        phases.append(GrowthPhase(phases[-1].resolution * 2, 800_000, 800_000, 16))
-    return phases
 
 
 class ProgressiveGAN(pl.LightningModule):
     """Train a :class:`~ganlens.models.ProgressiveGenerator` with WGAN-GP and progressive growing.
 
     Batches are dicts with ``"image"``: float ``[B, 3, R, R]`` in [-1, 1] at the final resolution;
-    each step uses the first ``phase.batch_size`` images (all when it is ``None``).
+    each step uses the first ``phase.batch_size`` images (all when it is ``None``), or, with
+    ``split_batches``, every consecutive run of ``phase.batch_size`` images of the batch.
 
     Args:
         resolution: Final resolution R (16 to 1024).
@@ -90,6 +66,19 @@ class ProgressiveGAN(pl.LightningModule):
         ema_decay: Decay of the generator's moving average.
         mbstd_group_size: Minibatch-stddev group size of the critic.
         seed: Seed of the module's latent and penalty random stream.
+        split_batches: Train on all images of a loader batch, in consecutive steps of the phase's
+            batch size (a remainder smaller than that is dropped), so a loader batch sized for
+            the largest phase wastes no rendered image in the smaller-batch phases.
+        channels_last: Keep weights and images in channels-last (NHWC) memory format, which
+            tensor cores prefer for bf16 convolutions.
+        max_images: Stop training (``trainer.should_stop``) once this many real images have
+            been shown; counted across resumed runs, unlike ``max_epochs``.
+        init_state: A compact state file (:func:`~ganlens.training.export_compact_state`) to
+            start from: weights, EMA, images shown and phase; Adam starts afresh.
+
+    Raises:
+        ValueError: If the schedule does not end at ``resolution``, ``ema_decay`` is outside
+            [0, 1) or ``max_images`` is below 1.
 
     Example:
         >>> gan = ProgressiveGAN(resolution=16, latent_size=8, fmap_base=32, fmap_max=8,
@@ -118,11 +107,15 @@ class ProgressiveGAN(pl.LightningModule):
         ema_decay: float = 0.999,
         mbstd_group_size: int = 4,
         seed: int = 0,
+        split_batches: bool = False,
+        channels_last: bool = False,
+        max_images: int | None = None,
+        init_state: str | None = None,
     ) -> None:
         super().__init__()
         phases = [
             GrowthPhase(**phase) if isinstance(phase, dict) else phase
-            for phase in (schedule or _default_schedule(resolution))
+            for phase in (schedule or default_schedule(resolution))
         ]
         self.schedule = GrowthSchedule(phases)
         # Plain dicts keep checkpoints loadable with torch.load(weights_only=True).
@@ -134,6 +127,13 @@ class ProgressiveGAN(pl.LightningModule):
             )
         if not 0.0 <= ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1); got {ema_decay}")
+        if max_images is not None and max_images < 1:
+            raise ValueError(f"max_images must be >= 1 or None; got {max_images}")
+        self.split_batches, self.channels_last, self.max_images = (
+            split_batches,
+            channels_last,
+            max_images,
+        )
         self.generator = ProgressiveGenerator(resolution, latent_size, None, fmap_base, fmap_max)
         self.discriminator = ProgressiveDiscriminator(
             resolution, None, fmap_base, fmap_max, mbstd_group_size=mbstd_group_size
@@ -144,13 +144,22 @@ class ProgressiveGAN(pl.LightningModule):
         self.noise = torch.Generator().manual_seed(seed)
         self.automatic_optimization = False
         self._sync_stage()
+        if init_state is not None:
+            load_compact_state(self, init_state)
+
+    @property
+    def images_shown_count(self) -> int:
+        """Real images shown so far, read from a host-side mirror (no device synchronisation)."""
+        return self._shown
 
     @property
     def stage(self) -> Stage:
         """The growth stage reached after :attr:`images_shown` real images."""
-        return self.schedule.stage(int(self.images_shown))
+        return self.schedule.stage(self._shown)
 
     def _sync_stage(self) -> None:
+        """Refresh the host-side counters from the buffers and set the generators' stage."""
+        self._shown, self._phase = int(self.images_shown), int(self.phase)
         stage = self.stage
         for generator in (self.generator, self.generator_ema):
             generator.set_stage(stage.resolution, stage.alpha)
@@ -161,10 +170,21 @@ class ProgressiveGAN(pl.LightningModule):
         self._sync_stage()
         return result
 
+    def _to_device(self, tensor: Tensor) -> Tensor:
+        """Copy a host tensor to the module's device without blocking the host on CUDA."""
+        if self.device.type == "cuda":
+            return tensor.pin_memory().to(self.device, non_blocking=True)
+        return tensor.to(self.device)
+
     def latents(self, count: int) -> Tensor:
         """``[count, latent_size]`` standard-normal latents from the module's random stream."""
         z = torch.randn(count, self.hparams["latent_size"], generator=self.noise)
-        return z.to(self.device)
+        return self._to_device(z)
+
+    def on_fit_start(self) -> None:
+        """Switch the networks to channels-last memory when asked to."""
+        if self.channels_last:
+            self.to(memory_format=torch.channels_last)
 
     @torch.no_grad()
     def sample(self, count: int, z: Tensor | None = None) -> Tensor:
@@ -180,12 +200,33 @@ class ProgressiveGAN(pl.LightningModule):
         return [adam(self.generator.parameters()), adam(self.discriminator.parameters())]
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        """One critic step and one generator step on a batch of real images."""
-        stage = self.stage
-        if stage.phase != int(self.phase):
+        """One critic step and one generator step per phase batch of the loader batch."""
+        images = batch["image"]  # [B, 3, R, R]
+        total, start = images.shape[0], 0
+        if self.max_images is not None and self._shown >= self.max_images:
+            self.trainer.should_stop = True  # resumed after the budget was spent
+            return
+        while start < total:
+            stage = self.stage
+            size = min(stage.batch_size or total, total)
+            if start + size > total:
+                break  # a remainder smaller than the phase's batch
+            self._gan_step(images[start : start + size], stage)
+            start += size
+            if self.max_images is not None and self._shown >= self.max_images:
+                self.trainer.should_stop = True
+                break
+            if not self.split_batches:
+                break
+
+    def _gan_step(self, images: Tensor, stage: Stage) -> None:
+        """One critic step with gradient penalty, one generator step, the EMA and the counters."""
+        if stage.phase != self._phase:
             self._enter_phase(stage)
         opt_g, opt_d = self._optimizers()
-        real = fade_real_images(batch["image"][: stage.batch_size], stage.resolution, stage.alpha)
+        real = fade_real_images(images, stage.resolution, stage.alpha)  # [N, 3, r, r]
+        if self.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
         count = real.shape[0]
         render = partial(self.generator, resolution=stage.resolution, alpha=stage.alpha)
         critic = partial(self.discriminator, alpha=stage.alpha)
@@ -194,7 +235,7 @@ class ProgressiveGAN(pl.LightningModule):
         with torch.no_grad():
             fake = render(self.latents(count))  # [N, 3, r, r]
         real_scores, fake_scores = critic(real), critic(fake)
-        mix = torch.rand(count, generator=self.noise).to(self.device)
+        mix = self._to_device(torch.rand(count, generator=self.noise))
         penalty = gradient_penalty(critic, real, fake, mix, self.hparams["gp_target"])
         d_loss = critic_loss(
             real_scores, fake_scores, penalty, self.hparams["gp_weight"], self.hparams["drift"]
@@ -213,16 +254,21 @@ class ProgressiveGAN(pl.LightningModule):
 
         self._update_ema()
         self.images_shown += count
-        self._sync_stage()
+        self._shown += count
+        after = self.stage
+        for generator in (self.generator, self.generator_ema):
+            generator.set_stage(after.resolution, after.alpha)
+        # Python numbers would each become a blocking host-to-device copy inside self.log.
+        progress = self._to_device(torch.tensor([stage.resolution, stage.alpha, self._shown / 1e3]))
         self.log_dict(
             {
                 "train/d_loss": d_loss.detach(),
                 "train/g_loss": g_loss.detach(),
                 "train/gradient_penalty": penalty.detach(),
                 "train/wasserstein": (real_scores.mean() - fake_scores.mean()).detach(),
-                "progress/resolution": float(stage.resolution),
-                "progress/alpha": stage.alpha,
-                "progress/kimg": int(self.images_shown) / 1000.0,
+                "progress/resolution": progress[0],
+                "progress/alpha": progress[1],
+                "progress/kimg": progress[2],
             },
             prog_bar=False,
         )
@@ -238,6 +284,7 @@ class ProgressiveGAN(pl.LightningModule):
         for optimizer in self._optimizers():
             optimizer.optimizer.state.clear()
         self.phase.fill_(stage.phase)
+        self._phase = stage.phase
 
     @torch.no_grad()
     def _update_ema(self) -> None:

@@ -12,6 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
 
 @dataclass(frozen=True)
 class GrowthPhase:
@@ -101,3 +105,47 @@ class GrowthSchedule:
         return sum(
             (p.fade_images if i else 0) + p.stabilise_images for i, p in enumerate(self.phases)
         )
+
+
+def fade_real_images(images: Tensor, resolution: int, alpha: float) -> Tensor:
+    """Real images as the critic sees them at ``resolution`` during a fade-in.
+
+    Downsample by area averaging to ``resolution``; while ``alpha < 1`` blend with the 2x
+    down-and-up (nearest) version, as the generator's output is blended (Karras, appendix A.1).
+
+    Args:
+        images: ``[N, C, R, R]`` with R a power-of-two multiple of ``resolution``.
+        resolution: Target side r.
+        alpha: Weight of the full-detail image in [0, 1].
+
+    Returns:
+        ``[N, C, r, r]``.
+
+    Example:
+        >>> x = torch.arange(256.0).reshape(1, 1, 16, 16)
+        >>> fade_real_images(x, 8, 1.0)[0, 0, 0, :2].tolist()  # 2x2 means of x
+        [8.5, 10.5]
+        >>> fade_real_images(x, 8, 0.0)[0, 0, :2, :2].tolist()  # 4x4 means, repeated 2x2
+        [[25.5, 25.5], [25.5, 25.5]]
+    """
+    side = images.shape[-1]
+    if side % resolution or side < resolution:
+        raise ValueError(f"images of side {side} cannot be reduced to {resolution}")
+    x = F.avg_pool2d(images, side // resolution) if side != resolution else images  # [N, C, r, r]
+    if alpha < 1.0 and resolution > 4:
+        coarse = F.interpolate(F.avg_pool2d(x, 2), scale_factor=2.0, mode="nearest")
+        x = torch.lerp(coarse, x, alpha)
+    return x
+
+
+def default_schedule(resolution: int) -> list[GrowthPhase]:
+    """Karras' schedule: 800k images to fade and 800k to stabilise per resolution, batch 16.
+
+    Example:
+        >>> [p.resolution for p in default_schedule(16)]
+        [4, 8, 16]
+    """
+    phases = [GrowthPhase(4, 0, 800_000, 16)]
+    while phases[-1].resolution < resolution:
+        phases.append(GrowthPhase(phases[-1].resolution * 2, 800_000, 800_000, 16))
+    return phases
