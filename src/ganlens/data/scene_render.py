@@ -13,30 +13,8 @@ from functools import lru_cache
 import numpy as np
 
 from ganlens.data.scene_layout import Building, Color, SceneLayout, Tree
-from ganlens.data.vocabulary import Vocabulary
+from ganlens.data.vocabulary import LAYER_NAMES, SCENE_VOCABULARY
 
-SCENE_VOCABULARY = Vocabulary(
-    [
-        ("sky", "object"),
-        ("cloud", "object"),
-        ("mountain", "object"),
-        ("water", "object"),
-        ("grass", "object"),
-        ("road", "object"),
-        ("tree", "object"),
-        ("building", "object"),
-        ("wall", "part"),
-        ("roof", "part"),
-        ("door", "part"),
-        ("window", "part"),
-        ("dome", "part"),
-        ("trunk", "part"),
-        ("foliage", "part"),
-        ("brick", "material"),
-        ("wood", "material"),
-    ]
-)
-LAYER_NAMES = ("object", "part", "material")
 _ID = {name: SCENE_VOCABULARY.index(name) for name in SCENE_VOCABULARY.names[1:]}
 
 

@@ -19,7 +19,8 @@ import torch
 
 from ganlens.data.scene_church import sample_church_layout
 from ganlens.data.scene_layout import SceneLayout, sample_layout
-from ganlens.data.scene_render import LAYER_NAMES, SCENE_VOCABULARY, render_layout
+from ganlens.data.scene_render import render_layout
+from ganlens.data.vocabulary import LAYER_NAMES, SCENE_VOCABULARY
 
 __all__ = [
     "FRAMINGS",

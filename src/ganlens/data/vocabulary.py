@@ -125,3 +125,29 @@ class Vocabulary:
         if category not in CATEGORIES:
             raise ValueError(f"category {category!r} unknown; allowed: {', '.join(CATEGORIES)}")
         return [c.index for c in self if c.category == category]
+
+
+SCENE_VOCABULARY = Vocabulary(
+    [
+        ("sky", "object"),
+        ("cloud", "object"),
+        ("mountain", "object"),
+        ("water", "object"),
+        ("grass", "object"),
+        ("road", "object"),
+        ("tree", "object"),
+        ("building", "object"),
+        ("wall", "part"),
+        ("roof", "part"),
+        ("door", "part"),
+        ("window", "part"),
+        ("dome", "part"),
+        ("trunk", "part"),
+        ("foliage", "part"),
+        ("brick", "material"),
+        ("wood", "material"),
+    ]
+)
+"""The scene world's concepts: label values 1..17 in three layers (object, part, material)."""
+LAYER_NAMES = ("object", "part", "material")
+"""Names of the scene world's label layers, in order."""
