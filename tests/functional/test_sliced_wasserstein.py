@@ -1,6 +1,6 @@
 """Tests for ganlens.functional.sliced_wasserstein against an independent numpy reference.
 
-The reference below re-implements Karras et al. 2018, appendix D (DESIGN.md 4.5) step by step in
+The reference below re-implements Karras et al. 2018, appendix D step by step in
 float64 numpy with ``scipy.ndimage.convolve(mode="mirror")``, loops for the patches and plain
 matrix products for the projections. It shares no code with the torch implementation; only the
 random patch positions and directions are passed to both.

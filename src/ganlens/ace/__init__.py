@@ -1,7 +1,7 @@
 """Which units cause a concept: ACE fitting and evaluation (GAN Dissection, section 3.2).
 
 Bau et al., ICLR 2019 (arXiv:1811.10597) measure the average causal effect of units U on a concept
-c, ``delta(U -> c) = E[s_c(x_inserted)] - E[s_c(x_ablated)]`` (eq. 3; DESIGN.md section 4.4), and
+c, ``delta(U -> c) = E[s_c(x_inserted)] - E[s_c(x_ablated)]`` (eq. 3), and
 learn per-unit coefficients alpha that pick the most causal units. This package holds the steps:
 
 * :func:`insertion_statistics` -- the insertion constant k per unit (and a 99th-percentile level);

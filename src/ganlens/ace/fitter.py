@@ -1,7 +1,7 @@
 """Learn which units cause a concept: per-unit coefficients alpha fitted with ``Trainer.fit``.
 
 GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.2) optimises a per-unit
-intervention strength alpha in [0, 1]^U (DESIGN.md section 4.4):
+intervention strength alpha in [0, 1]^U:
 
     loss = mean_present s_c(x_ablated at the cell) - mean_candidate s_c(x_inserted at the cell)
            + lambda * ||alpha||^2

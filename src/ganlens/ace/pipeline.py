@@ -1,6 +1,6 @@
 """The whole ACE procedure for one concept: search, fit alpha, evaluate, record.
 
-GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.2; DESIGN.md section 4.4):
+GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.2):
 :func:`run_concept` searches present and candidate cells on the fitting latents, fits
 :class:`~ganlens.ace.CausalUnitFitter` with a Lightning ``Trainer``, searches the held-out latents
 for their own candidate cells (with the fitting set's k), and evaluates the ACE ranking against

@@ -2,7 +2,7 @@
 
 GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.2) separates units that merely
 correlate with a concept (high IoU) from units that cause it (high ACE). This toy makes both kinds
-with exact ground truth (DESIGN.md section 3, "planted ground truth"):
+with exact ground truth (a "planted ground truth" test fixture):
 
 * a latent ``z ~ N(0, I)`` gives a field ``m = Phi(z_0)`` on an ``g x g`` grid (``Phi`` the normal
   CDF, so every cell of m is Uniform(0, 1), independently);

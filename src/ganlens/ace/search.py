@@ -1,7 +1,7 @@
 """The search pass of ACE fitting: "present" and "candidate" (image, cell) pairs for a concept.
 
 GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.2) ablates units where the
-concept c is present and inserts them where it could appear (DESIGN.md section 4.4):
+concept c is present and inserts them where it could appear (paper section 3.2):
 
 * **present** cells: in each image that contains c, the ``present_per_image`` feature cells that
   c covers most (hard coverage > 0; ties broken by position);

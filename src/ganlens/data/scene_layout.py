@@ -2,7 +2,7 @@
 
 A layout is pure geometry and colour: x runs from 0 (left) to 1 (right) and y from 0 (top) to 1
 (bottom). :mod:`ganlens.data.scene_render` rasterises it at any resolution. Layouts obey the rules
-a generator has to learn (DESIGN.md section 5):
+a generator has to learn (the context rules behind the paper's section 4.4):
 
 * clouds lie wholly above the horizon; mountains rise from the horizon;
 * water is a lake band directly below the horizon; a road is a band across the ground;

@@ -1,8 +1,8 @@
 """Planted ground truth for dissection: a toy generator whose units are known concept masks.
 
 GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.1) labels a unit u with the
-concept c of highest IoU(u, c) (eq. 1). To check an implementation end to end, DESIGN.md section 3
-asks for planted ground truth: here a "generator" maps a latent to a scene of the scene world
+concept c of highest IoU(u, c) (eq. 1). Checking an implementation end to end
+needs planted ground truth: here a "generator" maps a latent to a scene of the scene world
 (:func:`ganlens.data.render_scene`), returns the scene's image, and exposes at its layer
 ``layer1`` featuremaps whose first units are the scene's concept masks, average-pooled to the
 feature resolution, so the best concept of each planted unit is known. Noise units (seeded

@@ -2,7 +2,7 @@
 
 GAN Dissection (Bau et al., ICLR 2019, Fig. 3) shows each unit by its top-activating samples with
 the region A_u = [r_u^up > t_u] kept bright and the rest dimmed. The featuremap is upsampled to
-the image bilinearly with pixel centres aligned (``align_corners=False``, DESIGN.md 4.1), as in
+the image bilinearly with pixel centres aligned (``align_corners=False``, paper section 3.1), as in
 dissection itself.
 """
 

@@ -10,7 +10,7 @@ backpropagates through the segmenter's soft class map s_c. A segmenter therefore
 * soft probabilities ``class_probability(images, concept, resolution) -> float [N, S, S]`` that are
   differentiable with respect to ``images``.
 
-**Resizing rule** (DESIGN.md section 4.1). Both implementations compute at the images' own
+**Resizing rule** (pixel centres aligned, as GAN Dissection's section 3.1 upsampling). Both implementations compute at the images' own
 resolution and resize to the requested ``S`` with :func:`resize_maps`: bilinear interpolation with
 ``align_corners=False``, so output pixel centres map onto input pixel centres
 (``x_in = (x_out + 0.5) * H / S - 0.5``) and masks never shift. Label maps are the argmax of the
