@@ -80,7 +80,7 @@ def random_counts(units: int, levels: int, concepts: int, seed: int) -> UnitConc
 def plain_search(
     counts: UnitConceptCounts, thresholds: torch.Tensor, fractions: torch.Tensor
 ) -> list[tuple[int, int, float]]:
-    """Loops with the guards of the IQR threshold search (paper section 3.1) written out: (level, concept, iqr) per unit."""
+    """The IQR threshold search (paper section 3.1) as loops: (level, concept, iqr) per unit."""
     units, levels, concepts = counts.intersection.shape
     n = int(counts.pixels)
     found = []

@@ -1,4 +1,4 @@
-"""The insertion constant k of each unit for a concept (GAN Dissection, Bau et al., ICLR 2019, section 3.2).
+"""The insertion constant k of each unit for a concept.
 
 GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.2) inserts units by forcing
 them to a constant k. ganlens offers two per-unit levels, both streamed over latents:

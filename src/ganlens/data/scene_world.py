@@ -1,4 +1,4 @@
-"""The scene world: procedural outdoor scenes with exact per-pixel labels (ganlens' offline ground truth).
+"""The scene world: procedural outdoor scenes with exact per-pixel labels (the offline default).
 
 Each scene is a deterministic function of ``(seed, index)``: its layout comes from one random
 stream and its per-pixel sensor noise from another, so the same scene renders at any resolution
