@@ -11,8 +11,9 @@ backpropagates through the segmenter's soft class map s_c. A segmenter therefore
   differentiable with respect to ``images``.
 
 **Resizing rule** (pixel centres aligned, as in the paper's section 3.1 upsampling). Both
-implementations compute at the images' own resolution and resize to the requested ``S`` with :func:`resize_maps`: bilinear interpolation with
-``align_corners=False``, so output pixel centres map onto input pixel centres
+implementations compute at the images' own resolution and resize to the requested ``S`` with
+:func:`resize_maps`: bilinear interpolation with ``align_corners=False``, so output pixel centres
+map onto input pixel centres
 (``x_in = (x_out + 0.5) * H / S - 0.5``) and masks never shift. Label maps are the argmax of the
 *resized logits* (not nearest-neighbour resizing of labels); probabilities are the softmax at the
 native resolution, resized the same way (a convex combination, so they stay in [0, 1]).

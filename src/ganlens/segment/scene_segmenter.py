@@ -1,8 +1,8 @@
 """The scene-world segmenter: a trained compact U-Net that ships inside the package.
 
-GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597) judges generated images through a
-semantic segmenter; for the procedural scene world (:mod:`ganlens.data.scene_world`) this
-one plays that role offline. It predicts the world's three label layers, each with its own softmax head:
+GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597) judges generated images through a semantic
+segmenter; for the procedural scene world (:mod:`ganlens.data.scene_world`) this one plays that role
+offline. It predicts the world's three label layers, each with its own softmax head:
 
 * object: the 8 object concepts (every pixel has one),
 * part: "no label" + the 7 part concepts,
