@@ -10,6 +10,8 @@ and ``value`` 0 for ablation or a constant / per-unit ``k`` for insertion. Hooks
 with ``register_forward_hook`` on entry and always removed on exit, also when an exception
 escapes; ``forward`` is never replaced. Hooks run in the order they were opened: a trace opened
 inside an :func:`intervene` block records the edited output, one opened outside it the original.
+
+(Over 300 lines: tracing and intervening share one forward-hook mechanism and its checks.)
 """
 
 from __future__ import annotations

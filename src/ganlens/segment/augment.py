@@ -10,6 +10,9 @@ nearest sampling at the same pixel centres, so labels stay consistent with the g
 
 :class:`GanLikeAugmentation` draws a random mix of them per image (used by training);
 the benchmark applies each one alone at a fixed strength.
+
+(Over 300 lines: each corruption is a short function, and the pipeline that draws them sits
+beside them.)
 """
 
 from __future__ import annotations

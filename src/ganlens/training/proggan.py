@@ -13,6 +13,9 @@ on every image of a large loader batch in steps of each phase's batch size; ``ch
 stores the networks and images in NHWC. ``torch.compile`` is not offered: the gradient penalty
 needs a double backward, which compiled graphs do not support (torch 2.14: "torch.compile with
 aot_autograd does not currently support double backward").
+
+(Over 300 lines: the LightningModule's training step, growth, EMA and checkpoint hooks belong
+together.)
 """
 
 from __future__ import annotations
