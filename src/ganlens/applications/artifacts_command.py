@@ -103,7 +103,7 @@ def run_artifacts(settings: ArtifactsSettings) -> int:
         progress=s.progress,
     )
     seconds = {"scores": time.perf_counter() - started}
-    names = list(dict.fromkeys([s.quality, "fsd", "swd"]))
+    names = list(dict.fromkeys(s.repair_quality))
     measures = [
         quality_measure(n, device=s.device, inception_weights=s.inception_weights, seed=s.seed)
         for n in names

@@ -52,11 +52,11 @@ def is_dissection(source: str) -> bool:
     return path.suffix == ".json" or (path.is_dir() and (path / "dissect.json").is_file())
 
 
-def _side(source: str, s: CompareSettings, segmenter: Any, out: Path, name: str) -> Any:
+def _side(source: str, s: CompareSettings, segmenter: Any, out: Path, name: str, seed: int) -> Any:
     if is_dissection(source):
         return read_dissection(source)
     generator = load_generator(source, s.device)
-    seeded = torch.Generator().manual_seed(s.seed)
+    seeded = torch.Generator().manual_seed(seed)
     latents = torch.randn(s.samples, generator_latent_size(generator), generator=seeded)
     result = dissect_generator(
         generator,
@@ -89,7 +89,8 @@ def run_compare(settings: CompareSettings) -> int:
     out.mkdir(parents=True, exist_ok=True)
     needs_segmenter = not (is_dissection(s.a) and is_dissection(s.b))
     segmenter = load_segmenter(s.segmenter, s.device) if needs_segmenter else None
-    a, b = _side(s.a, s, segmenter, out, "a"), _side(s.b, s, segmenter, out, "b")
+    seed_b = s.seed if s.seed_b is None else s.seed_b
+    a, b = _side(s.a, s, segmenter, out, "a", s.seed), _side(s.b, s, segmenter, out, "b", seed_b)
     units_a, units_b = layer_units(a), layer_units(b)
     layers = [n for n in s.layers if n in units_a and n in units_b]
     if not layers:

@@ -37,6 +37,8 @@ class ArtifactsSettings:
         quality: "fsd" (Fréchet distance of scene-segmenter features), "swd" (sliced Wasserstein
             distance, Karras et al. 2018) or "fid" (needs inception_weights).
         inception_weights: Path of torch-fidelity's Inception-v3 weights (quality "fid" only).
+        repair_quality: Measures of the repair curve, any of "fsd", "swd", "fid" (SWD costs about
+            four times FSD on a CPU).
         repair_units: Largest n of the repair curve (ablate the top n artifact units, n = 0..this).
         control: Also ablate n randomly chosen units at every n (a control for the repair curve).
         show_units: Worst units shown in the picture of top samples.
@@ -56,9 +58,10 @@ class ArtifactsSettings:
     layer: str = "layer4"
     samples: int = 1024
     top_k: int = 64
-    real: int = 1024
+    real: int = 512
     quality: str = "fsd"
     inception_weights: str | None = None
+    repair_quality: list[str] = field(default_factory=lambda: ["fsd"])
     repair_units: int = 20
     control: bool = True
     show_units: int = 8
@@ -151,7 +154,9 @@ class CompareSettings:
         segmenter: Segmenter of the dissections run here.
         samples: Probe samples of the dissections run here.
         threshold: "iqr" (held-out half chooses thresholds) or "quantile".
-        seed: Seed of the latents (both sides use the same ones).
+        seed: Seed of the latents (both sides use the same ones unless seed_b is set).
+        seed_b: Seed of B's latents when it differs (e.g. "scene" against "scene" on two latent
+            sets: how many units change their label by chance, the noise floor of a comparison).
         device: Torch device.
         out: Output folder.
         batch_size: Samples per forward pass.
@@ -167,6 +172,7 @@ class CompareSettings:
     samples: int = 256
     threshold: str = "iqr"
     seed: int = 0
+    seed_b: int | None = None
     device: str = "cpu"
     out: str = "outputs/compare"
     batch_size: int = 64

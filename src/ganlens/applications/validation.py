@@ -55,13 +55,20 @@ def validate(settings: ArtifactsSettings | ContextSettings | CompareSettings) ->
         _at_least(settings, 2, "samples", "top_k", "real")
         _at_least(settings, 0, "repair_units", "show_units")
         _one_of(settings, "quality", QUALITY_METRICS)
+        bad = [m for m in settings.repair_quality if m not in QUALITY_METRICS]
+        if bad or not settings.repair_quality:
+            raise ValueError(
+                f"repair_quality must be a non-empty list of {QUALITY_METRICS}; "
+                f"got {settings.repair_quality!r}"
+            )
         if settings.top_k > settings.samples:
             raise ValueError(f"top_k must be <= samples ({settings.samples}); got {settings.top_k}")
         if settings.quality == "swd" and settings.top_k > settings.real:
             raise ValueError(
                 f"top_k must be <= real ({settings.real}) for swd; got {settings.top_k}"
             )
-        if settings.quality == "fid" and not settings.inception_weights:
+        uses_fid = "fid" in (settings.quality, *settings.repair_quality)
+        if uses_fid and not settings.inception_weights:
             raise ValueError("inception_weights must name a weights file when quality is 'fid'")
     elif isinstance(settings, ContextSettings):
         _at_least(settings, 1, "units", "samples", "k_samples", "spacing")
@@ -75,5 +82,7 @@ def validate(settings: ArtifactsSettings | ContextSettings | CompareSettings) ->
     else:
         _at_least(settings, 2, "samples")
         _one_of(settings, "threshold", THRESHOLDS)
+        if settings.seed_b is not None:
+            _at_least(settings, 0, "seed_b")
         if not settings.layers:
             raise ValueError("layers must name at least one layer; got []")
