@@ -46,7 +46,7 @@ def repair_chart(curve: RepairCurve) -> Image.Image:
 
     Example:
         >>> repair_chart(RepairCurve("l", [0, 1], [2], {"swd": [3.0, 2.0]}, {"swd": 1.0})).size
-        (380, 260)
+        (380, 292)
     """
     panels = []
     for name, values in curve.values.items():

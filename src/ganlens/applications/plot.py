@@ -95,8 +95,8 @@ def _panel(draw: ImageDraw.ImageDraw, left: int, panel: Panel, x_label: str) -> 
             draw.line(points, fill=colour, width=2)
         legend.append((name, colour, 3))
     legend += [(name, grey, 1) for name in references]
-    for row, (name, colour, thickness) in enumerate(legend):
-        ly = y0 + 10 + 14 * row
+    for row, (name, colour, thickness) in enumerate(legend):  # below the x label
+        ly = _H + 7 + 14 * row
         draw.line([(x0 + 8, ly), (x0 + 24, ly)], fill=colour, width=thickness)
         draw.text((x0 + 28, ly), name, fill="black", font=font, anchor="lm")
 
@@ -104,13 +104,14 @@ def _panel(draw: ImageDraw.ImageDraw, left: int, panel: Panel, x_label: str) -> 
 def line_chart(panels: Sequence[Panel], x_label: str = "n") -> Image.Image:
     """Panels side by side, each ``(title, xs, {line name: ys}, {reference name: y})``.
 
-    References are drawn as dashed horizontal lines.
+    References are drawn as dashed horizontal lines; the legend sits below the panels.
 
     Example:
         >>> line_chart([("FSD", [0, 1], {"top n": [3.0, 2.0]}, {"floor": 1.0})]).size
-        (380, 260)
+        (380, 292)
     """
-    picture = Image.new("RGB", (_W * len(panels), _H), "white")
+    rows = max((len(p[2]) + len(p[3]) for p in panels), default=0)
+    picture = Image.new("RGB", (_W * len(panels), _H + 14 * rows + 4), "white")
     draw = ImageDraw.Draw(picture)
     for index, panel in enumerate(panels):
         _panel(draw, index * _W, panel, x_label)
