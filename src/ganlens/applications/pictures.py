@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
 from ganlens.applications.compare import lineage_of
@@ -69,8 +69,8 @@ def context_grid(table: ContextTable, min_added: float, scale: int = 4) -> Image
         >>> t = ContextTable(("-", "sky"))
         >>> t.maps = {"images": torch.zeros(1, 3, 8, 8), "context": torch.ones(1, 2, 2).long(),
         ...           "added": torch.tensor([[[0.5, 0.0], [float("nan"), 0.2]]])}
-        >>> context_grid(t, 0.1).size
-        (162, 36)
+        >>> context_grid(t, 0.1).size  # one image row and one legend row
+        (162, 56)
     """
     maps = table.maps
     palette = torch.tensor(concept_colors(len(table.names)), dtype=torch.uint8)  # [C, 3]
@@ -90,7 +90,28 @@ def context_grid(table: ContextTable, min_added: float, scale: int = 4) -> Image
         labels = palette[maps["context"][i].clamp(0, len(table.names) - 1)].numpy()  # [h, w, 3]
         context = Image.fromarray(labels).resize(size, Image.Resampling.NEAREST)
         rows.append((f"image {i}", [image, success, context]))
-    return image_rows(rows, label_width=60)
+    grid = image_rows(rows, label_width=60)
+    if not maps:
+        return grid
+    present = sorted(set(maps["context"].flatten().tolist()))
+    return _with_legend(grid, [(table.names[c], tuple(palette[c].tolist())) for c in present])
+
+
+def _with_legend(picture: Image.Image, entries: list[tuple[str, tuple[int, ...]]]) -> Image.Image:
+    """``picture`` with rows of colour swatches and names below it."""
+    per_row = max(1, picture.size[0] // 90)
+    height = 16 * ((len(entries) + per_row - 1) // per_row) + 4
+    result = Image.new("RGB", (picture.size[0], picture.size[1] + height), "white")
+    result.paste(picture, (0, 0))
+    draw = ImageDraw.Draw(result)
+    for index, (name, colour) in enumerate(entries):
+        x = 4 + 90 * (index % per_row)
+        y = picture.size[1] + 4 + 16 * (index // per_row)
+        draw.rectangle([x, y + 2, x + 10, y + 12], fill=colour)
+        draw.text(
+            (x + 14, y + 7), name, fill="black", font=ImageFont.load_default(size=12), anchor="lm"
+        )
+    return result
 
 
 def context_chart(rows: Sequence[Mapping[str, Any]], concept: str, least: int = 1) -> Image.Image:

@@ -121,8 +121,12 @@ def line_chart(panels: Sequence[Panel], x_label: str = "n") -> Image.Image:
 def bar_chart(title: str, groups: Mapping[str, Mapping[str, float]]) -> Image.Image:
     """Grouped bars: ``{group: {series: value}}`` (e.g. layer -> {"A object": 3, ...}).
 
+    Negative values are drawn below the zero line.
+
     Example:
         >>> bar_chart("units", {"layer4": {"A": 3, "B": 5}}).size[1]
+        260
+        >>> bar_chart("added", {"door": {"A": -0.5, "B": 0.2}}).size[1]
         260
     """
     font = _font()
@@ -133,22 +137,26 @@ def bar_chart(title: str, groups: Mapping[str, Mapping[str, float]]) -> Image.Im
     picture = Image.new("RGB", (width, _H), "white")
     draw = ImageDraw.Draw(picture)
     height = _H - _TOP - _BOTTOM
-    top = max([v for values in groups.values() for v in values.values()] + [1.0])
+    values_all = [float(v) for values in groups.values() for v in values.values()]
+    top = max([*values_all, 0.0]) or 1.0
+    low = min([*values_all, 0.0])
+    span = top - low
+
+    def level(value: float) -> float:
+        return _TOP + height * (top - value) / span
+
     draw.text((_LEFT, 8), title, fill="black", font=font)
-    draw.line(
-        [(_LEFT, _TOP + height), (_LEFT + group_width * len(groups), _TOP + height)], fill="black"
-    )
+    draw.line([(_LEFT, level(0.0)), (_LEFT + group_width * len(groups), level(0.0))], fill="black")
     for tick in range(5):
-        value = top * tick / 4
-        y = _TOP + height - height * tick / 4
-        draw.text((_LEFT - 4, y), f"{value:.3g}", fill="black", font=font, anchor="rm")
+        value = low + span * tick / 4
+        draw.text((_LEFT - 4, level(value)), f"{value:.3g}", fill="black", font=font, anchor="rm")
     for g, (group, values) in enumerate(groups.items()):
         left = _LEFT + g * group_width + 8
         for s, name in enumerate(series):
             value = float(values.get(name, 0.0))
             x = left + s * bar
-            y = _TOP + height - height * value / top
-            draw.rectangle([x, y, x + bar - 2, _TOP + height], fill=COLOURS[s % len(COLOURS)])
+            ends = sorted((level(value), level(0.0)))
+            draw.rectangle([x, ends[0], x + bar - 2, ends[1]], fill=COLOURS[s % len(COLOURS)])
         draw.text(
             (left + bar * len(series) / 2, _TOP + height + 6),
             group,
