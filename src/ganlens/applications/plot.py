@@ -132,7 +132,7 @@ def bar_chart(title: str, groups: Mapping[str, Mapping[str, float]]) -> Image.Im
     font = _font()
     series = list(dict.fromkeys(s for values in groups.values() for s in values))
     bar = 12
-    group_width = bar * max(len(series), 1) + 16
+    group_width = max(bar * max(len(series), 1) + 16, 64)  # room for the group name
     width = max(_LEFT + group_width * len(groups) + _RIGHT + 140, 320)
     picture = Image.new("RGB", (width, _H), "white")
     draw = ImageDraw.Draw(picture)
