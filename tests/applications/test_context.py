@@ -55,7 +55,12 @@ def test_wider_windows_reach_wall_from_next_to_it():
     )
     cells = {r["context"]: r["successes"] for r in narrow.rows()}
     cells_wide = {r["context"]: r["successes"] for r in wide.rows()}
-    assert sum(cells_wide.values()) >= sum(cells.values())
+    # a 3x3-cell window centred next to a wall paints door on that wall: more successes, some
+    # of them at cells whose own label is not wall
+    assert sum(cells_wide.values()) > sum(cells.values())
+    assert sum(n for c, n in cells_wide.items() if c not in ("wall", "door")) > sum(
+        n for c, n in cells.items() if c not in ("wall", "door")
+    )
 
 
 def test_context_labels_prefer_part_over_object():
