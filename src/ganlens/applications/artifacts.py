@@ -34,6 +34,14 @@ __all__ = ["ArtifactScores", "artifact_scores", "generate", "progress_bar"]
 def progress_bar(items: Sequence[Any], description: str, enabled: bool) -> Iterable[Any]:
     """``items``, wrapped in a tqdm bar when enabled (tqdm is imported only then).
 
+    Args:
+        items: What to iterate.
+        description: The bar's label.
+        enabled: Whether to show the bar.
+
+    Returns:
+        An iterable over ``items``.
+
     Example:
         >>> list(progress_bar([1, 2], "x", False))
         [1, 2]
@@ -66,6 +74,9 @@ def generate(
         batch_size: Samples per forward pass.
         description: Progress bar label.
         progress: Show a progress bar.
+
+    Returns:
+        An iterator of ``(start index, images, featuremaps or None)`` per batch.
 
     Example:
         >>> from ganlens.applications.planted import PlantedArtifactGenerator

@@ -65,6 +65,12 @@ def _images(
 def run_artifacts(settings: ArtifactsSettings) -> int:
     """Run the artifact-unit application; returns 0 (errors raise ``ValueError``).
 
+    Args:
+        settings: The :class:`ArtifactsSettings`.
+
+    Returns:
+        0 on success.
+
     Raises:
         ValueError: On a bad setting (naming it, its value and what is allowed), an unknown
             layer or generator source.

@@ -26,6 +26,13 @@ __all__ = ["compare_dissections", "layer_units", "lineage_of"]
 def layer_units(dissection: Mapping[str, Any] | DissectionResult) -> dict[str, list[UnitRecord]]:
     """Unit records per layer of a dissection in any of the accepted forms.
 
+    Args:
+        dissection: A ``dissect.json`` document, a ``DissectionResult.to_dict()`` or a
+            :class:`~ganlens.dissect.DissectionResult`.
+
+    Returns:
+        Layer name to its :class:`~ganlens.dissect.UnitRecord` list, in unit order.
+
     Raises:
         ValueError: If it has no ``layers`` or a unit lacks ``concept``/``interpretable``.
 
@@ -83,6 +90,14 @@ def lineage_of(name: str, a: list[UnitRecord], b: list[UnitRecord]) -> UnitLinea
     """A two-evaluation :class:`UnitLineage` of one layer (A at epoch 0, B at epoch 1).
 
     Concept indices are assigned from the concept names of both sides (sorted; 0 = none).
+
+    Args:
+        name: The layer's name.
+        a: A's unit records.
+        b: B's unit records (same count).
+
+    Returns:
+        The lineage, with A at epoch 0 and B at epoch 1.
 
     Example:
         >>> u = lambda i, c: UnitRecord(i, c, 0, "object", 0.3, 0.0, 0.0, c != "-", ())

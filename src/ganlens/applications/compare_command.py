@@ -44,6 +44,12 @@ __all__ = ["is_dissection", "run_compare"]
 def is_dissection(source: str) -> bool:
     """Whether ``source`` names a dissection (a folder with ``dissect.json`` or a ``.json``).
 
+    Args:
+        source: A generator source or a dissection path.
+
+    Returns:
+        True for a dissection.
+
     Example:
         >>> is_dissection("scene"), is_dissection("outputs/run/dissect.json")
         (False, True)
@@ -73,6 +79,12 @@ def _side(source: str, s: CompareSettings, segmenter: Any, out: Path, name: str,
 
 def run_compare(settings: CompareSettings) -> int:
     """Run the comparison; returns 0 (errors raise ``ValueError``).
+
+    Args:
+        settings: The :class:`CompareSettings`.
+
+    Returns:
+        0 on success.
 
     Raises:
         ValueError: On a bad setting, an unreadable side or no layer both sides have.

@@ -40,6 +40,14 @@ def context_labels(labels: Tensor, layer_names: Sequence[str], prefer: Sequence[
     Layers in ``prefer`` that the segmenter lacks are ignored; if none is present, the first
     label layer is used.
 
+    Args:
+        labels: ``int64 [N, K, S, S]`` label layers.
+        layer_names: The segmenter's name of each of the K layers.
+        prefer: Layer names in order of preference.
+
+    Returns:
+        ``int64 [N, S, S]`` context labels (0 where no preferred layer labels a pixel).
+
     Example:
         >>> labels = torch.tensor([[[[1, 1]], [[0, 9]]]])  # [N=1, K=2 (object, part), 1, 2]
         >>> context_labels(labels, ("object", "part"), ("part", "object")).tolist()

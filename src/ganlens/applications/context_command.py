@@ -50,6 +50,15 @@ def rank_units(
     falls back, and ``iou`` goes, to the ``<concept>-iou`` ranking of ``DIR/dissect.json``.
     Returns None without a dissection.
 
+    Args:
+        dissection: A dissection folder or ``dissect.json``, or None.
+        layer: The layer.
+        concept: The concept.
+        ranking: ``"auto"``, ``"ace"`` or ``"iou"``.
+
+    Returns:
+        ``(units best first, source)`` or None.
+
     Raises:
         ValueError: If the requested ranking is not in the dissection.
 
@@ -81,6 +90,12 @@ def rank_units(
 
 def run_context(settings: ContextSettings) -> int:
     """Run the insertion-in-context application; returns 0 (errors raise ``ValueError``).
+
+    Args:
+        settings: The :class:`ContextSettings`.
+
+    Returns:
+        0 on success.
 
     Raises:
         ValueError: On a bad setting, an unknown layer, concept or source.

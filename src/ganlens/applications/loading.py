@@ -32,6 +32,13 @@ DISSECT_FORMAT = "ganlens-dissect/1"
 def load_generator(source: str, device: str | torch.device = "cpu") -> nn.Module:
     """A generator named by ``source`` ("scene", a .ckpt, a .pth or "package.module:factory").
 
+    Args:
+        source: The generator's name.
+        device: Where to put it.
+
+    Returns:
+        The generator in eval mode.
+
     Example:
         >>> load_generator("scene").resolution
         32
@@ -44,6 +51,13 @@ def load_generator(source: str, device: str | torch.device = "cpu") -> nn.Module
 def load_segmenter(source: str, device: str | torch.device = "cpu") -> Any:
     """A segmenter named by ``source`` ("scene", "segformer:PATH" or "package.module:factory").
 
+    Args:
+        source: The segmenter's name.
+        device: Where it computes.
+
+    Returns:
+        The segmenter.
+
     Example:
         >>> load_segmenter("scene").layer_names
         ('object', 'part', 'material')
@@ -55,6 +69,12 @@ def load_segmenter(source: str, device: str | torch.device = "cpu") -> Any:
 
 def generator_latent_size(generator: nn.Module) -> int:
     """The generator's ``latent_size`` attribute.
+
+    Args:
+        generator: The generator.
+
+    Returns:
+        Its latent size D (latents are ``[N, D]``).
 
     Raises:
         ValueError: If it has none (or it is not a positive integer).
@@ -75,6 +95,12 @@ def generator_latent_size(generator: nn.Module) -> int:
 def segmenter_features(device: str | torch.device = "cpu") -> nn.Module:
     """The Fréchet segmenter distance's feature network (shipped scene segmenter, 208 features).
 
+    Args:
+        device: Where the network runs.
+
+    Returns:
+        A module mapping ``[N, 3, H, W]`` images in [-1, 1] to ``[N, 208]`` features.
+
     Example:
         >>> segmenter_features()(torch.zeros(2, 3, 32, 32)).shape
         torch.Size([2, 208])
@@ -86,6 +112,15 @@ def segmenter_features(device: str | torch.device = "cpu") -> nn.Module:
 
 def real_scene_images(count: int, resolution: int, seed: int = 0, start: int = 0) -> Tensor:
     """Scenes ``start .. start + count - 1`` of scene world ``seed``, float ``[N, 3, R, R]``.
+
+    Args:
+        count: N.
+        resolution: Side R.
+        seed: Scene-world seed.
+        start: First scene index.
+
+    Returns:
+        float ``[N, 3, R, R]`` images in [-1, 1].
 
     Example:
         >>> real_scene_images(2, 32).shape
@@ -103,6 +138,12 @@ def read_dissection(path: str | Path) -> dict[str, Any]:
     """A ``dissect.json`` document (a folder means its ``dissect.json``).
 
     A JSON file of ``DissectionResult.to_dict()`` (``layers`` keyed by name) is accepted too.
+
+    Args:
+        path: A ``dissect.json`` (or ``to_dict()`` JSON) file, or a folder holding ``dissect.json``.
+
+    Returns:
+        The document.
 
     Raises:
         FileNotFoundError: If there is no such file.
@@ -140,6 +181,15 @@ def dissect_generator(
     progress: bool = False,
 ) -> Any:
     """Dissect ``layers``; in ``iqr`` mode the second half of ``latents`` picks the thresholds.
+
+    Args:
+        generator: Maps latents to images.
+        layers: Layers to dissect.
+        segmenter: Labels images (``vocabulary``, ``segment``).
+        latents: ``[N, ...]`` latents.
+        threshold: ``"iqr"`` or ``"quantile"``.
+        batch_size: Samples per forward pass.
+        progress: Show progress bars.
 
     Returns:
         A :class:`~ganlens.dissect.DissectionResult`.

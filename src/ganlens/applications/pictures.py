@@ -34,6 +34,13 @@ __all__ = [
 def sample_rows(rows: Sequence[tuple[str, Tensor]], scale: int = 2) -> Image.Image:
     """Rows of samples: ``(label, images [n, 3, H, W] in [-1, 1])`` each.
 
+    Args:
+        rows: ``(label, images)`` pairs.
+        scale: Enlargement of each image.
+
+    Returns:
+        The picture.
+
     Example:
         >>> sample_rows([("unit 3", torch.zeros(2, 3, 8, 8))]).size
         (186, 20)
@@ -43,6 +50,12 @@ def sample_rows(rows: Sequence[tuple[str, Tensor]], scale: int = 2) -> Image.Ima
 
 def repair_chart(curve: RepairCurve) -> Image.Image:
     """One panel per measure: top-n artifact units, the random control and the floor.
+
+    Args:
+        curve: The :class:`RepairCurve`.
+
+    Returns:
+        The picture.
 
     Example:
         >>> repair_chart(RepairCurve("l", [0, 1], [2], {"swd": [3.0, 2.0]}, {"swd": 1.0})).size
@@ -64,6 +77,14 @@ def context_grid(table: ContextTable, min_added: float, scale: int = 4) -> Image
 
     Success map: green where insertion succeeded (brighter with more pixels added), red where it
     was tried and failed. Context labels: concept colours of each cell's label.
+
+    Args:
+        table: A :class:`ContextTable` with ``maps``.
+        min_added: The success threshold used.
+        scale: Enlargement of each image.
+
+    Returns:
+        The picture (a legend of the context labels below).
 
     Example:
         >>> t = ContextTable(("-", "sky"))
@@ -117,6 +138,14 @@ def _with_legend(picture: Image.Image, entries: list[tuple[str, tuple[int, ...]]
 def context_chart(rows: Sequence[Mapping[str, Any]], concept: str, least: int = 1) -> Image.Image:
     """Bars of success rate and mean pixels added per context (contexts with >= least cells).
 
+    Args:
+        rows: :meth:`ContextTable.rows`.
+        concept: The inserted concept (title).
+        least: Fewest cells a context needs to be shown.
+
+    Returns:
+        The picture.
+
     Example:
         >>> context_chart([{"context": "wall", "cells": 4, "success_rate": 0.5,
         ...                 "mean_added": 0.2}], "door").size[1]
@@ -132,6 +161,13 @@ def context_chart(rows: Sequence[Mapping[str, Any]], concept: str, least: int = 
 
 def compare_chart(report: Mapping[str, Any], names: tuple[str, str] = ("A", "B")) -> Image.Image:
     """Interpretable units per layer and category, A beside B.
+
+    Args:
+        report: :func:`compare_dissections` output.
+        names: Labels of the two sides.
+
+    Returns:
+        The picture.
 
     Example:
         >>> side = {"interpretable": 2, "categories": {"object": 2}}
@@ -150,6 +186,14 @@ def compare_chart(report: Mapping[str, Any], names: tuple[str, str] = ("A", "B")
 
 def lineage_picture(layer: str, a: list[UnitRecord], b: list[UnitRecord]) -> Image.Image:
     """A's and B's concept per unit (rows) in two columns, with a legend.
+
+    Args:
+        layer: The layer.
+        a: A's unit records.
+        b: B's unit records (same count).
+
+    Returns:
+        The picture.
 
     Example:
         >>> u = UnitRecord(0, "sky", 1, "object", 0.3, 0.0, 0.0, True, ())

@@ -31,6 +31,13 @@ def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 def to_pil(image: Tensor, scale: int = 1) -> Image.Image:
     """A ``[3, H, W]`` image in [-1, 1] (float) or uint8 as RGB, enlarged ``scale`` times.
 
+    Args:
+        image: ``[3, H, W]`` image.
+        scale: Nearest-neighbour enlargement.
+
+    Returns:
+        The RGB picture.
+
     Example:
         >>> to_pil(torch.zeros(3, 4, 4), scale=2).size
         (8, 8)
@@ -106,6 +113,13 @@ def line_chart(panels: Sequence[Panel], x_label: str = "n") -> Image.Image:
 
     References are drawn as dashed horizontal lines; the legend sits below the panels.
 
+    Args:
+        panels: The panels.
+        x_label: Label of the x axes.
+
+    Returns:
+        The picture.
+
     Example:
         >>> line_chart([("FSD", [0, 1], {"top n": [3.0, 2.0]}, {"floor": 1.0})]).size
         (380, 292)
@@ -122,6 +136,13 @@ def bar_chart(title: str, groups: Mapping[str, Mapping[str, float]]) -> Image.Im
     """Grouped bars: ``{group: {series: value}}`` (e.g. layer -> {"A object": 3, ...}).
 
     Negative values are drawn below the zero line.
+
+    Args:
+        title: Drawn at the top.
+        groups: Group name to series name to value.
+
+    Returns:
+        The picture.
 
     Example:
         >>> bar_chart("units", {"layer4": {"A": 3, "B": 5}}).size[1]
@@ -176,6 +197,13 @@ def image_rows(
 ) -> Image.Image:
     """Rows of equally sized pictures, each row led by a text label.
 
+    Args:
+        rows: ``(label, pictures)`` pairs.
+        label_width: Pixels reserved for the labels.
+
+    Returns:
+        The picture.
+
     Example:
         >>> tile = Image.new("RGB", (8, 8))
         >>> image_rows([("unit 3", [tile, tile]), ("unit 1", [tile])]).size
@@ -199,6 +227,13 @@ def image_rows(
 
 def save_png(picture: Image.Image, path: str | os.PathLike[str]) -> Path:
     """Write ``picture`` as a PNG atomically.
+
+    Args:
+        picture: The picture.
+        path: The destination.
+
+    Returns:
+        The written path.
 
     Example:
         >>> import tempfile

@@ -134,6 +134,9 @@ def quality_measure(
         inception_weights: torch-fidelity's Inception-v3 weights file (``"fid"`` only).
         seed: Seed of SWD's patches and directions.
 
+    Returns:
+        The :class:`QualityMeasure`.
+
     Raises:
         ValueError: On an unknown name, or ``"fid"`` without an existing weights file.
 

@@ -36,6 +36,12 @@ def _one_of(settings: Any, name: str, allowed: tuple[str, ...]) -> None:
 def validate(settings: ArtifactsSettings | ContextSettings | CompareSettings) -> None:
     """Check every field of an application's settings.
 
+    Args:
+        settings: The settings to check.
+
+    Returns:
+        None; raises on the first bad field.
+
     Raises:
         ValueError: Naming the first bad field, its value and what is allowed.
 

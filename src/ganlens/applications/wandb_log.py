@@ -33,6 +33,9 @@ def log_to_wandb(
         tables: Key to ``(columns, rows)``.
         images: Key to a PNG path.
         config: The settings, stored as the run's config.
+
+    Returns:
+        The run's local directory.
     """
     wandb = importlib.import_module("wandb")
     run = wandb.init(project=project, name=name, dir=str(out), config=dict(config), reinit=True)
