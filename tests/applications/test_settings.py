@@ -59,3 +59,17 @@ def test_jsonargparse_builds_help_and_parses(cls, capsys):
 def test_validation_names_field_value_and_allowed(settings, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         validate(settings)
+
+
+def test_settings_import_only_the_standard_library():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import ganlens.applications.settings; "
+        "print(sorted({'torch', 'numpy', 'PIL'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
