@@ -1,0 +1,56 @@
+"""The applications of GAN Dissection (Bau et al., ICLR 2019, section 4).
+
+* artifact units (section 4.3): :func:`artifact_scores` and :func:`repair_curve`;
+* insertion in context (section 4.4): :func:`insertion_in_context`;
+* comparing models and checkpoints (section 4.1): :func:`compare_dissections`.
+
+Settings dataclasses for the command line are in :mod:`ganlens.applications.settings` and the
+commands that write JSON and pictures in :mod:`ganlens.applications.commands`. Names are imported
+on first use (PEP 562), so importing the settings stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ganlens.applications.artifacts import ArtifactScores, artifact_scores
+    from ganlens.applications.compare import compare_dissections
+    from ganlens.applications.context import ContextTable, insertion_in_context
+    from ganlens.applications.quality import QualityMeasure, frechet_distance, quality_measure
+    from ganlens.applications.repair import RepairCurve, repair_curve
+
+_HOMES = {
+    "ArtifactScores": "artifacts",
+    "artifact_scores": "artifacts",
+    "compare_dissections": "compare",
+    "ContextTable": "context",
+    "insertion_in_context": "context",
+    "QualityMeasure": "quality",
+    "frechet_distance": "quality",
+    "quality_measure": "quality",
+    "RepairCurve": "repair",
+    "repair_curve": "repair",
+}
+
+__all__ = [
+    "ArtifactScores",
+    "ContextTable",
+    "QualityMeasure",
+    "RepairCurve",
+    "artifact_scores",
+    "compare_dissections",
+    "frechet_distance",
+    "insertion_in_context",
+    "quality_measure",
+    "repair_curve",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,205 @@
+"""``artifacts``: score units by their top samples' quality, then ablate the worst and re-measure.
+
+Writes into ``out`` (GAN Dissection, section 4.3):
+
+* ``artifacts.json`` (``format`` ``"ganlens-artifacts/1"``): ``settings``; ``real`` (world seed,
+  counts); ``scores`` (:meth:`ArtifactScores.to_dict`: ``metric``, ``top_k``, ``num_samples``,
+  ``random_score``, ``floor`` and ``units`` worst first, each ``unit``, ``rank``, ``score``,
+  ``top_samples`` and ``concept`` from ``dissection`` or None); ``repair``
+  (:meth:`RepairCurve.to_dict`: ``n``, ``units``, ``values``/``control`` {measure: [value per
+  n]}, ``floor`` {measure: value}); ``summary`` (``worst_units``, ``change`` and
+  ``control_change`` {measure: value at n_max minus value at 0}); ``images``; ``seconds``;
+* ``artifacts_units.png`` (worst units' top samples, and random samples), ``artifacts_repair.png``
+  (the curves) and ``artifacts_samples.png`` (the same latents before and after the repair).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganlens.applications.artifacts import artifact_scores, generate
+from ganlens.applications.loading import (
+    generator_latent_size,
+    load_generator,
+    read_dissection,
+    real_scene_images,
+)
+from ganlens.applications.pictures import repair_chart, sample_rows
+from ganlens.applications.plot import save_png
+from ganlens.applications.quality import quality_measure
+from ganlens.applications.repair import repair_curve
+from ganlens.applications.settings import ArtifactsSettings
+from ganlens.applications.validation import validate
+from ganlens.hooks import get_layer
+from ganlens.io import atomic_write_text
+
+__all__ = ["REAL_WORLD_SEED", "run_artifacts"]
+
+REAL_WORLD_SEED = 12345
+"""Scene-world seed of the real images (a world the shipped model never saw)."""
+
+
+def _unit_concepts(path: str | None, layer: str) -> dict[int, str]:
+    if path is None:
+        return {}
+    dissection = read_dissection(path)
+    if layer not in dissection.layers:
+        raise ValueError(f"dissection {path!r} has no layer {layer!r}")
+    return {u.unit: u.concept for u in dissection[layer].units if u.interpretable}
+
+
+def _images(
+    generator: torch.nn.Module, latents: torch.Tensor, layer: str, ablate: list[int]
+) -> Any:
+    return torch.cat([b.cpu() for _, b, _ in generate(generator, latents, layer, ablate=ablate)])
+
+
+def run_artifacts(settings: ArtifactsSettings) -> int:
+    """Run the artifact-unit application; returns 0 (errors raise ``ValueError``).
+
+    Args:
+        settings: The :class:`ArtifactsSettings`.
+
+    Returns:
+        0 on success.
+
+    Raises:
+        ValueError: On a bad setting (naming it, its value and what is allowed), an unknown
+            layer or generator source.
+
+    Example:
+        >>> run_artifacts(ArtifactsSettings(top_k=4096))
+        Traceback (most recent call last):
+        ...
+        ValueError: top_k must be <= samples (1024); got 4096
+    """
+    validate(settings)
+    s, started = settings, time.perf_counter()
+    generator = load_generator(s.generator, s.device)
+    get_layer(generator, s.layer)
+    concepts = _unit_concepts(s.dissection, s.layer)
+    seeded = torch.Generator().manual_seed(s.seed)
+    latents = torch.randn(s.samples, generator_latent_size(generator), generator=seeded)
+    with torch.no_grad():
+        resolution = int(generator(latents[:1].to(s.device)).shape[-1])
+    repair_count = min(s.real, s.samples)
+    real = real_scene_images(s.real, resolution, REAL_WORLD_SEED)
+    floor = real_scene_images(max(repair_count, s.top_k), resolution, REAL_WORLD_SEED, s.real)
+    measure = quality_measure(
+        s.quality, device=s.device, inception_weights=s.inception_weights, seed=s.seed
+    )
+    scores = artifact_scores(
+        generator,
+        s.layer,
+        latents,
+        real,
+        measure,
+        top_k=s.top_k,
+        floor_images=floor,
+        seed=s.seed,
+        batch_size=s.batch_size,
+        progress=s.progress,
+    )
+    seconds = {"scores": time.perf_counter() - started}
+    names = list(dict.fromkeys(s.repair_quality))
+    measures = [
+        quality_measure(n, device=s.device, inception_weights=s.inception_weights, seed=s.seed)
+        for n in names
+    ]
+    n_max = min(s.repair_units, len(scores.ranking))
+    curve = repair_curve(
+        generator,
+        s.layer,
+        scores.ranking,
+        latents[:repair_count],
+        real[:repair_count],
+        measures,
+        max_units=n_max,
+        floor_images=floor[:repair_count],
+        control=s.control,
+        seed=s.seed,
+        batch_size=s.batch_size,
+        progress=s.progress,
+    )
+    seconds["repair"] = time.perf_counter() - started - seconds["scores"]
+    out = Path(s.out)
+    out.mkdir(parents=True, exist_ok=True)
+    worst = scores.ranking[: s.show_units]
+    shown = min(8, s.top_k)
+    rows = [
+        (
+            f"unit {u} {scores.scores[u]:.3g} {concepts.get(u, '')}".strip(),
+            _images(generator, latents[scores.top_samples[u, :shown]], s.layer, []),
+        )
+        for u in worst
+    ]
+    chosen = torch.randperm(s.samples, generator=torch.Generator().manual_seed(s.seed))[:shown]
+    rows.append(
+        (f"random {scores.random_score:.3g}", _images(generator, latents[chosen], s.layer, []))
+    )
+    save_png(sample_rows(rows), out / "artifacts_units.png")
+    save_png(repair_chart(curve), out / "artifacts_repair.png")
+    before = _images(generator, latents[:12], s.layer, [])
+    after = _images(generator, latents[:12], s.layer, curve.units)
+    save_png(
+        sample_rows([("unedited", before), (f"top {n_max} ablated", after)]),
+        out / "artifacts_samples.png",
+    )
+    score_dict = scores.to_dict()
+    for unit in score_dict["units"]:
+        unit["concept"] = concepts.get(unit["unit"])
+    document: dict[str, Any] = {
+        "format": "ganlens-artifacts/1",
+        "settings": asdict(s),
+        "real": {"world_seed": REAL_WORLD_SEED, "count": s.real, "floor_start": s.real},
+        "scores": score_dict,
+        "repair": curve.to_dict(),
+        "summary": {
+            "worst_units": worst,
+            "change": {m: curve.change(m) for m in curve.values},
+            "control_change": {m: v[-1] - v[0] for m, v in curve.control.items()},
+        },
+        "images": {
+            "units": "artifacts_units.png",
+            "repair": "artifacts_repair.png",
+            "samples": "artifacts_samples.png",
+        },
+        "seconds": seconds,
+    }
+    atomic_write_text(out / "artifacts.json", json.dumps(document, indent=1) + "\n")
+    changes = ", ".join(
+        f"{m} {v[0]:.3g} -> {v[-1]:.3g} (floor {curve.floor.get(m, float('nan')):.3g})"
+        for m, v in curve.values.items()
+    )
+    print(f"{s.layer}: worst units {worst}; ablating the top {n_max}: {changes} -> {out}")
+    if s.wandb:
+        from ganlens.applications.wandb_log import log_to_wandb
+
+        log_to_wandb(
+            s.wandb_project,
+            f"artifacts-{s.layer}",
+            out,
+            {f"artifacts/{m}_change": v for m, v in document["summary"]["change"].items()},
+            {
+                "artifacts/units": (
+                    ["unit", "rank", "score"],
+                    [[u["unit"], u["rank"], u["score"]] for u in score_dict["units"]],
+                ),
+                "artifacts/repair": (
+                    ["n", *curve.values],
+                    [
+                        [n, *(curve.values[m][i] for m in curve.values)]
+                        for i, n in enumerate(curve.n)
+                    ],
+                ),
+            },
+            {f"artifacts/{k}": out / v for k, v in document["images"].items()},
+            asdict(s),
+        )
+    return 0

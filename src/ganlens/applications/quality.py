@@ -1,0 +1,164 @@
+"""Image quality of sample sets for the artifact application: FSD, FID or SWD.
+
+GAN Dissection (Bau et al., ICLR 2019, section 4.3) scores units by the FID of their
+top-activating images. Scoring U units from one set of N samples needs each image described once
+and many subsets compared, so a :class:`QualityMeasure` splits the work: ``describe`` turns images
+into per-image descriptors (feature vectors for the Fréchet distances, uint8 images for SWD) and
+``distance`` compares two descriptor sets. Measures:
+
+* ``fsd``: Fréchet distance (Heusel et al. 2017) of the shipped scene segmenter's pooled encoder
+  features (ganlens' offline stand-in for FID; not comparable with FID numbers);
+* ``fid``: the same distance on torchmetrics' Inception-v3 2048-d features (local weights only);
+* ``swd``: sliced Wasserstein distance, x1e3, mean over Laplacian levels (Karras et al. 2018,
+  appendix D); both sets must have the same size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from ganlens.applications.loading import segmenter_features
+from ganlens.applications.settings import QUALITY_METRICS
+from ganlens.functional.sliced_wasserstein import sliced_wasserstein_distance
+
+__all__ = ["QualityMeasure", "frechet_distance", "quality_measure"]
+
+
+def frechet_distance(real: Tensor, fake: Tensor) -> float:
+    """``||mu_r - mu_f||^2 + Tr(S_r + S_f - 2 (S_r S_f)^(1/2))`` of two feature sets, in float64.
+
+    Covariances are unbiased (divide by N - 1), the matrix square root's trace is the sum of the
+    square roots of the eigenvalues of ``S_r S_f``, as torchmetrics' FID computes it.
+
+    Args:
+        real: ``[N, F]`` features, N >= 2.
+        fake: ``[M, F]`` features, M >= 2.
+
+    Returns:
+        The distance (a float >= 0 up to rounding).
+
+    Raises:
+        ValueError: On a wrong shape or fewer than two rows.
+
+    Example:
+        >>> _ = torch.manual_seed(0)
+        >>> a = torch.randn(500, 3)
+        >>> round(frechet_distance(a, a), 6), frechet_distance(a, a + 2.0) > 11.9
+        (0.0, True)
+    """
+    if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:
+        raise ValueError(
+            f"features must be [N, F] and [M, F]; got {list(real.shape)} and {list(fake.shape)}"
+        )
+    if real.shape[0] < 2 or fake.shape[0] < 2:
+        raise ValueError(f"need >= 2 samples per set; got {real.shape[0]} and {fake.shape[0]}")
+    stats = []
+    for features in (real, fake):
+        x = features.double()
+        mean = x.mean(dim=0)
+        centred = x - mean
+        stats.append((mean, centred.T @ centred / (x.shape[0] - 1)))
+    (mu_r, s_r), (mu_f, s_f) = stats
+    root_trace = torch.linalg.eigvals(s_r @ s_f).sqrt().real.sum()
+    value = (mu_r - mu_f).square().sum() + s_r.trace() + s_f.trace() - 2 * root_trace
+    return float(value)
+
+
+@dataclass
+class QualityMeasure:
+    """How to describe images and compare two described sets (lower is better).
+
+    Attributes:
+        name: ``"fsd"``, ``"fid"`` or ``"swd"``.
+        describe: float ``[n, 3, H, W]`` images in [-1, 1] to per-image descriptors ``[n, ...]``.
+        distance: ``(real descriptors, fake descriptors)`` to the distance.
+        equal_sizes: Whether ``distance`` needs sets of equal size (SWD).
+
+    Example:
+        >>> measure = quality_measure("swd")
+        >>> images = torch.rand(4, 3, 16, 16) * 2 - 1
+        >>> measure.describe(images).dtype, measure.distance(measure.describe(images),
+        ...                                                  measure.describe(images)) >= 0
+        (torch.uint8, True)
+    """
+
+    name: str
+    describe: Callable[[Tensor], Tensor]
+    distance: Callable[[Tensor, Tensor], float]
+    equal_sizes: bool
+
+
+def _to_uint8(images: Tensor) -> Tensor:
+    return images.clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).cpu()  # [n, 3, H, W]
+
+
+def _feature_describer(network: nn.Module, uint8: bool) -> Callable[[Tensor], Tensor]:
+    def describe(images: Tensor) -> Tensor:
+        device = next(iter(network.parameters()), torch.zeros(0)).device
+        with torch.no_grad():
+            batch = images.clamp(-1, 1).to(device)
+            inputs = _to_uint8(batch).to(device) if uint8 else batch
+            features: Tensor = network(inputs)
+            return features.double().cpu()  # [n, F]
+
+    return describe
+
+
+def _inception(weights: str, device: str | torch.device) -> nn.Module:
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    metric = FrechetInceptionDistance(
+        feature=2048, feature_extractor_weights_path=weights, antialias=False
+    )
+    network: nn.Module = metric.inception
+    return network.to(device).eval()
+
+
+def quality_measure(
+    name: str,
+    *,
+    device: str | torch.device = "cpu",
+    inception_weights: str | None = None,
+    seed: int = 0,
+) -> QualityMeasure:
+    """Build the measure called ``name`` (see the module docstring).
+
+    Args:
+        name: ``"fsd"``, ``"swd"`` or ``"fid"``.
+        device: Where the feature network runs.
+        inception_weights: torch-fidelity's Inception-v3 weights file (``"fid"`` only).
+        seed: Seed of SWD's patches and directions.
+
+    Returns:
+        The :class:`QualityMeasure`.
+
+    Raises:
+        ValueError: On an unknown name, or ``"fid"`` without an existing weights file.
+
+    Example:
+        >>> quality_measure("fsd").equal_sizes, quality_measure("swd").equal_sizes
+        (False, True)
+    """
+    if name not in QUALITY_METRICS:
+        raise ValueError(f"quality must be one of {QUALITY_METRICS}; got {name!r}")
+    if name == "swd":
+
+        def swd(real: Tensor, fake: Tensor) -> float:
+            return float(sliced_wasserstein_distance(real, fake, seed=seed).mean)
+
+        return QualityMeasure(name, _to_uint8, swd, True)
+    if name == "fid":
+        if inception_weights is None or not Path(inception_weights).is_file():
+            raise ValueError(
+                "quality 'fid' needs inception_weights, an existing file; got "
+                f"{inception_weights!r}"
+            )
+        describe = _feature_describer(_inception(inception_weights, device), uint8=True)
+        return QualityMeasure(name, describe, frechet_distance, False)
+    describe = _feature_describer(segmenter_features(device), uint8=False)
+    return QualityMeasure(name, describe, frechet_distance, False)

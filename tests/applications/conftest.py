@@ -1,0 +1,8 @@
+"""Make ``factories`` importable as ``factories:NAME`` generator and segmenter sources."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))

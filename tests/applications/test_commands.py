@@ -1,0 +1,101 @@
+"""The artifacts and context commands end to end on planted toys: JSON shape and pictures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ganlens.applications.commands import run_artifacts, run_context
+from ganlens.applications.settings import ArtifactsSettings, ContextSettings
+
+ARTIFACT_TOY = "ganlens.applications.planted:PlantedArtifactGenerator"
+
+
+@pytest.mark.slow  # about 15 s on a quiet 2-core CPU (SWD per unit, the repair curve's FSD)
+def test_artifacts_command_on_the_planted_toy(tmp_path, capsys):
+    settings = ArtifactsSettings(
+        generator=ARTIFACT_TOY,
+        layer="layer1",
+        samples=24,
+        top_k=6,
+        real=24,
+        quality="swd",
+        repair_quality=["fsd"],
+        repair_units=2,
+        control=True,
+        show_units=2,
+        out=str(tmp_path),
+        progress=False,
+    )
+    assert run_artifacts(settings) == 0
+    document = json.loads((tmp_path / "artifacts.json").read_text())
+    assert document["format"] == "ganlens-artifacts/1"
+    assert document["scores"]["units"][0]["unit"] == 2  # the planted artifact unit
+    assert document["summary"]["worst_units"][0] == 2
+    repair = document["repair"]
+    assert repair["n"] == [0, 1, 2] and repair["units"][0] == 2
+    assert repair["values"]["fsd"][1] < repair["values"]["fsd"][0]
+    assert document["summary"]["change"]["fsd"] < 0
+    assert len(repair["control"]["fsd"]) == 3 and "fsd" in repair["floor"]
+    for name in document["images"].values():
+        assert (tmp_path / name).is_file()
+    assert "layer1: worst units [2," in capsys.readouterr().out
+
+
+def test_context_command_on_the_planted_toy(tmp_path):
+    settings = ContextSettings(
+        generator="ganlens.applications.planted:PlantedContextGenerator",
+        segmenter="ganlens.applications.planted:LabelImageSegmenter",
+        layer="layer1",
+        concept="door",
+        units=1,
+        samples=4,
+        k_samples=32,
+        dissect_samples=32,
+        radius=0,
+        spacing=2,
+        show_images=2,
+        out=str(tmp_path),
+        progress=False,
+    )
+    assert run_context(settings) == 0
+    document = json.loads((tmp_path / "context.json").read_text())
+    assert document["format"] == "ganlens-context/1"
+    assert document["ranking"] == {"source": "quick-iou", "units": [0], "k": [1.0]}
+    rows = {r["context"]: r for r in document["table"]}
+    assert rows["wall"]["success_rate"] > 0.9
+    assert rows["sky"]["success_rate"] < 0.05
+    assert document["cells_tried"] == 4 * 16
+    assert sorted(document["images"]) == ["grid", "rates"]
+
+
+def test_context_ranking_from_a_dissection_folder(tmp_path):
+    from ganlens.applications.context_command import rank_units
+
+    (tmp_path / "ace" / "layer4").mkdir(parents=True)
+    (tmp_path / "ace" / "layer4" / "door.json").write_text(json.dumps({"ranking": {"ace": [5, 2]}}))
+    import torch
+
+    from ganlens.dissect.record import write_dissection
+    from ganlens.dissect.result import (
+        DissectionResult,
+        DissectionSettings,
+        LayerDissection,
+        LayerSummary,
+    )
+
+    table = torch.tensor([[0.0, 0.1, 0.0], [0.0, 0.3, 0.0], [0.0, 0.0, 0.0]])  # units x concepts
+    layer = LayerDissection("layer4", (), LayerSummary(3, 0, 0, {}, {}), table)
+    settings = DissectionSettings("quantile", 0.01, "unrestricted", 8, 4, 4, 0.05, None, 1)
+    names, categories = ("-", "door", "tree"), ("none", "part", "object")
+    write_dissection(DissectionResult({"layer4": layer}, settings, names, categories),
+                     tmp_path / "dissect.json")  # fmt: skip
+    assert rank_units(str(tmp_path), "layer4", "door", "auto") == ([5, 2], "ace")
+    assert rank_units(str(tmp_path), "layer4", "door", "iou") == ([1, 0, 2], "iou")
+    with pytest.raises(ValueError, match="no IoU ranking for 'tree'"):
+        rank_units(str(tmp_path), "layer4", "tree", "iou")
+    with pytest.raises(ValueError, match="ranking 'ace' needs"):
+        rank_units(str(tmp_path), "layer4", "tree", "ace")
+    with pytest.raises(ValueError, match="ranking 'ace' needs dissection"):
+        rank_units(None, "layer4", "door", "ace")

@@ -1,0 +1,52 @@
+"""Fréchet distance parity with torchmetrics, and the measures' contracts."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torchmetrics.image.fid import FrechetInceptionDistance
+
+from ganlens.applications.quality import frechet_distance, quality_measure
+
+
+class Flatten(nn.Module):
+    """A deterministic feature extractor: 6 pooled statistics per image."""
+
+    num_features = 6
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        mean = images.mean(dim=(2, 3))
+        spread = images.std(dim=(2, 3))
+        return torch.cat([mean, spread], dim=1)
+
+
+def test_frechet_distance_matches_torchmetrics():
+    generator = torch.Generator().manual_seed(0)
+    real = torch.rand(64, 3, 8, 8, generator=generator) * 2 - 1
+    fake = (torch.rand(48, 3, 8, 8, generator=generator) * 1.5 - 0.5).clamp(-1, 1)
+    metric = FrechetInceptionDistance(Flatten())
+    metric.update(real, real=True)
+    metric.update(fake, real=False)
+    features = Flatten()
+    ours = frechet_distance(features(real), features(fake))
+    assert ours == pytest.approx(float(metric.compute()), rel=1e-4)
+
+
+def test_fsd_of_a_set_with_itself_is_zero_and_grows_with_noise():
+    measure = quality_measure("fsd")
+    images = torch.rand(32, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    described = measure.describe(images)
+    assert described.shape == (32, 208)
+    assert measure.distance(described, described) == pytest.approx(0.0, abs=1e-6)
+    noisy = measure.describe((images + 0.5 * torch.randn_like(images)).clamp(-1, 1))
+    assert measure.distance(described, noisy) > 0.01
+
+
+def test_measure_errors_name_the_argument(tmp_path):
+    with pytest.raises(ValueError, match="quality must be one of"):
+        quality_measure("kid")
+    with pytest.raises(ValueError, match="inception_weights, an existing file"):
+        quality_measure("fid", inception_weights=str(tmp_path / "missing.pth"))
+    with pytest.raises(ValueError, match=r"need >= 2 samples"):
+        frechet_distance(torch.zeros(1, 3), torch.zeros(4, 3))
