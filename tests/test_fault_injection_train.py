@@ -179,10 +179,10 @@ def test_kill_anywhere_then_resume_gives_one_series(tmp_path, uninterrupted, poi
     kill_and_resume(tmp_path, point, epoch)
     # Killed before its first checkpoint, a run has nothing to resume: `--ckpt_path last` starts
     # it again as a new W&B run and sets the old history aside.
-    fresh = not (point == "mid_epoch" or point == "checkpoint") or epoch > 0
-    check_one_series(tmp_path, uninterrupted, runs=1 if fresh is True else 2)
-    aside = tmp_path / "run" / "history-previous-1.jsonl"
-    assert aside.exists() == (not fresh)
+    restarted = point in ("mid_epoch", "checkpoint") and epoch == 0
+    check_one_series(tmp_path, uninterrupted, runs=2 if restarted else 1)
+    aside = tmp_path / "run" / "history-previous-1.jsonl"  # the epoch-0 record of the kill
+    assert aside.exists() == (point == "checkpoint" and epoch == 0)
 
 
 def test_history_lines_are_json_objects_with_epoch_step_and_monitor(tmp_path, uninterrupted):

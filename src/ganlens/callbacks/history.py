@@ -11,9 +11,10 @@ after the others), and ``ganlens fit`` saves on the training epoch end; so when 
 of an epoch exists on disk, that epoch's records are already in the file. A kill can lose only
 evaluations of epochs whose checkpoint was never written, and resuming re-evaluates exactly those.
 
-A record of an evaluation already in the file (same monitor, epoch and step, as a resumed run
-re-evaluating the epoch that the kill interrupted writes) replaces the old one instead of
-duplicating it. A fit that does not resume from a checkpoint starts a new file and keeps the
+A resumed fit first drops the records made after its checkpoint's step (a killed attempt's
+evaluations, which it repeats), and a record of an evaluation already in the file (same monitor,
+epoch and step) replaces the old one instead of duplicating it, so every evaluation is in the
+file exactly once. A fit that does not resume from a checkpoint starts a new file and keeps the
 previous one as ``history-previous-<k>.jsonl``. The callback's state, saved in every checkpoint,
 holds the W&B run id, so ``ganlens fit --ckpt_path ...`` continues the same W&B run.
 """
@@ -91,6 +92,9 @@ def append_record(path: str | Path, record: Mapping[str, Any]) -> Path:
 class RunHistory(pl.Callback):
     """Keeps every monitor evaluation in ``history.jsonl`` and the W&B run id in checkpoints.
 
+    At the start of training, a resumed fit drops from the file the records made after its
+    checkpoint's step; a fit that is not resumed moves an existing file aside.
+
     Args:
         path: The history file (default ``<trainer.default_root_dir>/history.jsonl``).
 
@@ -120,14 +124,28 @@ class RunHistory(pl.Callback):
         row = {"epoch": trainer.current_epoch, "step": trainer.global_step, "monitor": owner}
         append_record(self.history_file(trainer), {**row, **scalars})
 
-    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Note the W&B run id; a fit not resumed from a checkpoint sets the old file aside."""
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Note the W&B run id, then prepare the file for this fit (rank zero).
+
+        Called once the checkpoint's training state (``global_step``) is restored.
+
+        A resumed fit keeps the records up to the restored checkpoint's step and drops later
+        ones (evaluations after the checkpoint, which this fit repeats) and the end mark of an
+        earlier fit. A fit that is not resumed sets an existing file aside.
+        """
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 self.wandb_run_id = str(logger.version)
         path = self.history_file(trainer)
-        resumed = self._resumed or trainer.ckpt_path is not None
-        if resumed or not trainer.is_global_zero or not path.is_file():
+        if not trainer.is_global_zero or not path.is_file():
+            return
+        if self._resumed or trainer.ckpt_path is not None:
+            rows = read_history_file(path)
+            kept = [
+                row for row in rows if "event" not in row and row["step"] <= trainer.global_step
+            ]
+            if len(kept) != len(rows) or not path.read_bytes().endswith(b"\n"):
+                atomic_write_text(path, "".join(json.dumps(row) + "\n" for row in kept))
             return
         index = 1
         while (aside := path.with_name(f"{path.stem}-previous-{index}{path.suffix}")).exists():
