@@ -10,6 +10,7 @@ import pytest
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 
+from ganlens import fit as fit_module
 from ganlens.callbacks import DissectionMonitor
 from ganlens.callbacks.history import RunHistory
 from ganlens.cli import main as cli_main
@@ -150,6 +151,28 @@ def test_an_invalid_model_fails_in_one_line_before_any_side_effect(tmp_path, cap
     error = capsys.readouterr().err
     (line,) = [line for line in error.splitlines() if "error:" in line]
     assert line.startswith("train.py fit: error:") and message in line and "Traceback" not in error
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_run_folder_that_is_a_file_or_not_writable_fails_in_one_line(
+    tmp_path, capsys, monkeypatch
+):
+    (tmp_path / "file").write_text("not a folder")
+    for root in (tmp_path / "file", tmp_path / "file" / "run"):
+        assert fit_in_process(root) == 2
+        error = capsys.readouterr().err
+        assert "error: --trainer.default_root_dir" in error and "is a file" in error
+        assert "Traceback" not in error
+    # Not writable: os.access decides (the tests may run as root, who may write anywhere).
+    real_access = os.access
+    monkeypatch.setattr(
+        fit_module.os,
+        "access",
+        lambda path, mode: Path(path) != tmp_path and real_access(path, mode),
+    )
+    assert fit_in_process(tmp_path / "run") == 2
+    error = capsys.readouterr().err
+    assert "is not writable" in error and "Traceback" not in error
     assert not (tmp_path / "run").exists()
 
 

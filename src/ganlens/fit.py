@@ -18,6 +18,7 @@ an invalid model fails without touching the run folder.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,7 +33,14 @@ from ganlens.callbacks.history import RunHistory
 from ganlens.report.wandb_summary import wandb_logged_in
 from ganlens.training import ProgressiveGAN
 
-__all__ = ["GanLensCLI", "checkpoint_folder", "default_logger", "load_checkpoint", "main"]
+__all__ = [
+    "GanLensCLI",
+    "check_run_folder",
+    "checkpoint_folder",
+    "default_logger",
+    "load_checkpoint",
+    "main",
+]
 
 CHECKPOINT = "pytorch_lightning.callbacks.ModelCheckpoint"
 LIGHTNING_NAMES = ("best", "hpc", "registry")  # ckpt_path values Lightning resolves itself
@@ -46,6 +54,39 @@ def checkpoint_folder(default_root_dir: str | Path | None) -> Path:
         'outputs/tiny_cpu/checkpoints'
     """
     return Path(default_root_dir or ".") / "checkpoints"
+
+
+def check_run_folder(folder: str | Path | None) -> None:
+    """Check that ``trainer.default_root_dir`` is a writable folder, or can be made one.
+
+    Args:
+        folder: The run folder (``None``: the working directory).
+
+    Raises:
+        NotADirectoryError: If it, or the nearest existing folder above it, is a file.
+        PermissionError: If that folder is not writable.
+
+    Example:
+        >>> check_run_folder("outputs/new_run")  # a folder that does not exist yet is fine
+        >>> check_run_folder(__file__)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        NotADirectoryError: --trainer.default_root_dir '...fit.py' is a file (expected a folder ...)
+    """
+    given = Path(folder or ".")
+    existing = given
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise NotADirectoryError(
+            f"--trainer.default_root_dir {str(folder)!r} is a file (expected a folder for the "
+            f"run's checkpoints, history and logs{'' if existing == given else f': {existing}'})"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(
+            f"--trainer.default_root_dir {str(folder)!r} is not writable ({existing}); "
+            "choose a folder you can write to"
+        )
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -130,6 +171,7 @@ class GanLensCLI(LightningCLI):
         """Parse, then resolve ``--ckpt_path last`` and check the checkpoint (no side effects)."""
         super().parse_arguments(parser, args)
         config = self._subconfig()
+        check_run_folder(config.trainer.default_root_dir)
         path = config.get("ckpt_path")
         if path is None or path in LIGHTNING_NAMES:
             return
