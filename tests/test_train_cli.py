@@ -1,14 +1,21 @@
 """``train.py`` as a user runs it: help, every config, the tiny run and its resumption."""
 
+import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from pytorch_lightning.callbacks import ModelCheckpoint
 
+from ganlens import fit as fit_module
 from ganlens.callbacks import DissectionMonitor
+from ganlens.callbacks.history import RunHistory
+from ganlens.cli import main as cli_main
 from ganlens.fit import main
+from ganlens.report.run_summary import read_history_file
 
 ROOT = Path(__file__).parents[1]
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
@@ -34,26 +41,156 @@ def test_every_config_instantiates_with_the_resolution_linked(config):
     assert cli.model.schedule.final_resolution == cli.model.hparams["resolution"]
 
 
-def test_tiny_config_trains_writes_a_checkpoint_and_resumes(tmp_path):
-    root = ["--trainer.default_root_dir", str(tmp_path)]
-    done = train("fit", "--config", "configs/tiny_cpu.yaml", *root)
-    assert done.returncode == 0, done.stderr[-3000:]
-    (checkpoint,) = tmp_path.glob("ganlens/*/checkpoints/epoch=2-*.ckpt")
-    assert len(list(checkpoint.parent.parent.glob("samples/epoch=*.png"))) == 3
-    assert list(tmp_path.glob("wandb/offline-run-*/run-*.wandb"))
-    state = torch.load(checkpoint, weights_only=True)
-    assert int(state["state_dict"]["images_shown"]) == 3 * 512
+RESUME_HEADING = "### Resuming a run, and what survives a kill"
 
-    more = ["--trainer.max_epochs", "4", "--ckpt_path", str(checkpoint)]
-    done = train("fit", "--config", "configs/tiny_cpu.yaml", *root, *more)
-    assert done.returncode == 0, done.stderr[-3000:]
-    (resumed,) = tmp_path.glob("ganlens/*/checkpoints/epoch=3-*.ckpt")
-    assert int(torch.load(resumed, weights_only=True)["state_dict"]["images_shown"]) == 4 * 512
+
+def resume_commands() -> list[str]:
+    """The bash block under the resume heading: README.md once merged, else its draft."""
+    for document in (ROOT / "README.md", ROOT / "docs" / "resume_readme.md"):
+        text = document.read_text(encoding="utf-8")
+        if RESUME_HEADING in text:
+            block = text.split(RESUME_HEADING, 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+            return [line for line in block.splitlines() if line.strip()]
+    raise AssertionError(f"no {RESUME_HEADING!r} section")
+
+
+def test_the_readme_resume_commands_work_as_written(tmp_path):
+    # Why 3: the README's resume recipe failed (tiny_cpu.yaml never wrote last.ckpt).
+    (tmp_path / "configs").symlink_to(ROOT / "configs")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "WANDB_MODE": "offline"}
+    programs = {"python": [sys.executable], "ganlens": [sys.executable, "-m", "ganlens"]}
+    outputs = []
+    for line in resume_commands():
+        program, *words = shlex.split(line)
+        if program == "python":
+            words[0] = str(ROOT / words[0])  # train.py, from the repository
+        done = subprocess.run([*programs[program], *words], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=900)  # fmt: skip
+        assert done.returncode == 0, f"{line}\n{done.stderr[-3000:]}"
+        outputs.append(done.stdout)
+    run = tmp_path / "outputs" / "tiny_cpu"
+    last = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert int(last["state_dict"]["images_shown"]) == 4 * 512  # resumed, not restarted
+    rows = [row for row in read_history_file(run / "history.jsonl") if "event" not in row]
+    assert [row["epoch"] for row in rows] == [0, 1, 2, 3]  # one series, each epoch once
+    assert len(list(run.glob("samples/epoch=*.png")) + list(run.glob("*/*/samples/*.png"))) >= 4
+    ids = {path.name for path in run.glob("wandb/offline-run-*/run-*.wandb")}
+    assert len(ids) == 1 and len(list(run.glob("wandb/offline-run-*"))) == 2  # one W&B run
+    assert "The run finished." in outputs[-1]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
+def test_every_config_saves_last_ckpt_in_the_run_folder(config, tmp_path):
+    root = ["--trainer.default_root_dir", str(tmp_path / "run")]
+    cli = main(["--config", str(config), *root, "--trainer.accelerator", "cpu"], run=False)
+    (checkpoint,) = [c for c in cli.trainer.callbacks if isinstance(c, ModelCheckpoint)]
+    assert checkpoint.save_last and checkpoint.dirpath == str(
+        (tmp_path / "run/checkpoints").resolve()
+    )
+    assert checkpoint._save_on_train_epoch_end  # after the monitors' records (RunHistory)
+    assert not checkpoint._enable_version_counter  # last.ckpt, never last-v1.ckpt
+    assert any(isinstance(c, RunHistory) for c in cli.trainer.callbacks)
+
+
+def test_a_config_without_a_checkpoint_callback_gets_one(tmp_path):
+    text = (ROOT / "configs" / "tiny_cpu.yaml").read_text()
+    lines = [line for line in text.splitlines() if "ModelCheckpoint" not in line]
+    lines = [line for line in lines if "enable_version_counter" not in line]
+    (tmp_path / "bare.yaml").write_text("\n".join(lines))
+    cli = main(["--config", str(tmp_path / "bare.yaml"), "--trainer.default_root_dir", "x"],
+               run=False)  # fmt: skip
+    (checkpoint,) = [c for c in cli.trainer.callbacks if isinstance(c, ModelCheckpoint)]
+    assert (
+        checkpoint.save_last and Path(checkpoint.dirpath) == (Path("x") / "checkpoints").resolve()
+    )
+
+
+def fit_in_process(root: Path, *args: str) -> int:
+    return cli_main(["fit", "--config", str(ROOT / "configs" / "tiny_cpu.yaml"),
+                     "--trainer.default_root_dir", str(root), *args], prog="train.py")  # fmt: skip
+
+
+def bad_checkpoints(folder: Path) -> dict[str, Path]:
+    folder.mkdir()
+    (folder / "random.ckpt").write_bytes(bytes(range(256)) * 8)
+    torch.save({"state_dict": {"w": torch.zeros(1000)}, "epoch": 1}, folder / "whole.ckpt")
+    data = (folder / "whole.ckpt").read_bytes()
+    (folder / "cut.ckpt").write_bytes(data[: len(data) // 2])
+    return {"random": folder / "random.ckpt", "truncated": folder / "cut.ckpt",
+            "missing": folder / "lats.ckpt", "folder": folder}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["missing", "random", "truncated", "folder"])
+def test_a_bad_checkpoint_fails_in_one_line_before_touching_the_run(tmp_path, capsys, kind):
+    # Why 4: a mistyped --ckpt_path created a W&B run and overwrote config.yaml first.
+    root = tmp_path / "run"
+    root.mkdir()
+    (root / "config.yaml").write_text("the real run's config\n")
+    path = bad_checkpoints(tmp_path / "ckpts")[kind]
+    assert fit_in_process(root, "--ckpt_path", str(path)) == 2
+    error = capsys.readouterr().err
+    (line,) = [line for line in error.splitlines() if "error:" in line]
+    assert line.startswith("train.py fit: error: --ckpt_path") and str(path) in line
+    assert "Traceback" not in error
+    assert sorted(p.name for p in root.iterdir()) == ["config.yaml"]
+    assert (root / "config.yaml").read_text() == "the real run's config\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model.resolution", "48"], "resolution is 48"),
+        (["--model.latent_size", "-1"], "latent_size"),
+        (["--model.schedule", "[{resolution: 4}, {resolution: 16}]"], "must double the previous 4"),
+    ],
+    ids=["resolution", "latent_size", "schedule"],
+)
+def test_an_invalid_model_fails_in_one_line_before_any_side_effect(tmp_path, capsys, args, message):
+    # Why 7 (training): these were tracebacks.
+    assert fit_in_process(tmp_path / "run", *args) == 2
+    error = capsys.readouterr().err
+    (line,) = [line for line in error.splitlines() if "error:" in line]
+    assert line.startswith("train.py fit: error:") and message in line and "Traceback" not in error
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_run_folder_that_is_a_file_or_not_writable_fails_in_one_line(
+    tmp_path, capsys, monkeypatch
+):
+    (tmp_path / "file").write_text("not a folder")
+    for root in (tmp_path / "file", tmp_path / "file" / "run"):
+        assert fit_in_process(root) == 2
+        error = capsys.readouterr().err
+        assert "error: --trainer.default_root_dir" in error and "is a file" in error
+        assert "Traceback" not in error
+    # Not writable: os.access decides (the tests may run as root, who may write anywhere).
+    real_access = os.access
+    monkeypatch.setattr(
+        fit_module.os,
+        "access",
+        lambda path, mode: Path(path) != tmp_path and real_access(path, mode),
+    )
+    assert fit_in_process(tmp_path / "run") == 2
+    error = capsys.readouterr().err
+    assert "is not writable" in error and "Traceback" not in error
+    assert not (tmp_path / "run").exists()
+
+
+def test_debug_shows_the_traceback(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="resolution is 48"):
+        cli_main(
+            ["--debug", "fit", "--config", "configs/tiny_cpu.yaml", "--model.resolution", "48"]
+        )
+    with pytest.raises(FileNotFoundError, match="--ckpt_path"):
+        fit_in_process(tmp_path, "--debug", "--ckpt_path", str(tmp_path / "none.ckpt"))
+    monkeypatch.setenv("GANLENS_DEBUG", "1")
+    with pytest.raises(ValueError, match="resolution is 48"):
+        fit_in_process(tmp_path, "--model.resolution", "48")
 
 
 def test_a_bad_option_fails_with_a_message():
     done = train("fit", "--config", "configs/tiny_cpu.yaml", "--model.resolution", "24")
-    assert done.returncode != 0
+    assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "power of two" in done.stderr or "resolution" in done.stderr
 
 

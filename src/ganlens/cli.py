@@ -128,10 +128,19 @@ def build_parser(prog: str = PROG) -> Any:
     return parser
 
 
-def _fit(arguments: list[str], prog: str) -> int:
+def _fit(arguments: list[str], prog: str, debug: bool = False) -> int:
+    """``ganlens fit``: LightningCLI; a user error (bad checkpoint, invalid model) is one line."""
     from ganlens.fit import main as fit_main
 
-    fit_main(["fit", *arguments], prog=prog)
+    if "--debug" in arguments:
+        debug, arguments = True, [a for a in arguments if a != "--debug"]
+    try:
+        fit_main(["fit", *arguments], prog=prog)
+    except USER_ERRORS as error:
+        if debug:
+            raise
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -174,7 +183,7 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     if arguments[:1] == ["--debug"]:
         debug, arguments = True, arguments[1:]
     if arguments[:1] == ["fit"]:
-        return _fit(arguments[1:], f"{prog} fit")
+        return _fit(arguments[1:], f"{prog} fit", debug)
     config = build_parser(prog).parse_args(arguments)
     debug = debug or bool(config.debug)
     name = str(config.subcommand)

@@ -7,6 +7,15 @@ record carries ``epoch``, the step metric of those key families in W&B. Lightnin
 ``WandbLogger`` makes a separate history row for every ``log_image`` / ``log_table`` call, so
 this function calls ``experiment.log`` once with the scalars and the media together. A failing
 logger warns once and never stops training.
+
+First of all, the record's scalars go to the run's local history (``history.jsonl``, written
+synchronously, flushed and fsynced, by the trainer's :class:`~ganlens.callbacks.history.RunHistory`
+callback when it has one, as every ``ganlens fit`` trainer does). Because this happens inside the
+monitor's hook, before it returns, and Lightning runs ``ModelCheckpoint`` after every other
+callback's epoch-end hook, an epoch's records are on disk before that epoch's checkpoint is
+written; W&B and the other loggers are sinks that may lag or lose the tail on a kill. A failure
+to write the history is not swallowed: it stops the run (its checkpoint is then not written, so
+a resume evaluates that epoch again).
 """
 
 from __future__ import annotations
@@ -79,6 +88,12 @@ def log_evaluation(
         True
     """
     epoch = trainer.current_epoch
+    from ganlens.callbacks.history import RunHistory
+
+    callbacks = trainer.callbacks  # type: ignore[attr-defined]
+    for callback in callbacks:  # the durable copy first (see the module docstring)
+        if isinstance(callback, RunHistory):
+            callback.record(trainer, owner, scalars)
     for logger in trainer.loggers:
         try:
             if isinstance(logger, WandbLogger):

@@ -1,4 +1,8 @@
-"""An offline HTML dashboard of a training run's monitors, drawn from its W&B offline log.
+"""An offline HTML dashboard of a training run's monitors, drawn from its logged history.
+
+:func:`ganlens.report.run_summary.summarize_run` gives it the run's ``history.jsonl`` records
+(or, for a run without one, the rows of its W&B offline log), with the W&B media references
+(the unit-lineage images) of the run's newest W&B log.
 
 The page shows what the README suggests setting up in W&B: per dissected layer the interpretable
 units (in all and per category) against the epoch and the latest unit-lineage image, and the

@@ -76,8 +76,19 @@ def find_run_files(folder: str | Path) -> list[Path]:
     return sorted(root.rglob("*.wandb"))
 
 
-def _payloads(data: bytes, name: str) -> Iterator[bytes]:
-    """Reassembled record payloads of a log; stops at a truncated end, raises on corruption."""
+def _payloads(data: bytes, name: str, partial: bool = False) -> Iterator[bytes]:
+    """Reassembled record payloads of a log; stops at a truncated end, raises on corruption.
+
+    With ``partial``, corruption also just ends the log (after the last complete record).
+    """
+    try:
+        yield from _checked_payloads(data, name)
+    except ValueError:
+        if not partial:
+            raise
+
+
+def _checked_payloads(data: bytes, name: str) -> Iterator[bytes]:
     if len(data) < len(MAGIC):
         return  # the header is not even written yet
     if data[: len(MAGIC)] != MAGIC:
@@ -116,13 +127,15 @@ def _payloads(data: bytes, name: str) -> Iterator[bytes]:
     # an unfinished FIRST/MIDDLE sequence at the end is a record still being written: dropped
 
 
-def read_records(path: str | Path) -> Iterator[Record]:
+def read_records(path: str | Path, partial: bool = False) -> Iterator[Record]:
     """Iterate the ``wandb_internal_pb2.Record`` protos of a run file, in order.
 
-    A truncated last record (a run still being written) ends the iteration silently.
+    A truncated last record (a run still being written, or killed) ends the iteration silently.
 
     Args:
         path: A ``run-<id>.wandb`` file.
+        partial: Also end the iteration silently at a corrupt chunk or record (read a damaged
+            log up to its last complete record) instead of raising.
 
     Yields:
         Each decoded ``Record``; ``record.WhichOneof("record_type")`` names its kind
@@ -139,11 +152,13 @@ def read_records(path: str | Path) -> Iterator[Record]:
         ['run', 'history', 'history', 'summary']
     """
     name = str(path)
-    for payload in _payloads(Path(path).read_bytes(), name):
+    for payload in _payloads(Path(path).read_bytes(), name, partial):
         record = _pb.Record()
         try:
             record.ParseFromString(payload)
         except Exception as error:  # protobuf's DecodeError
+            if partial:
+                return
             raise ValueError(f"corrupt W&B run file {name}: undecodable record: {error}") from error
         yield record
 
@@ -241,11 +256,12 @@ def _set_nested(target: dict[str, Any], path: tuple[str, ...], value: Any) -> No
     target[path[-1]] = value
 
 
-def read_run(path: str | Path) -> WandbRun:
+def read_run(path: str | Path, partial: bool = False) -> WandbRun:
     """Config, summary and history of a run file in one pass.
 
     Args:
         path: A ``run-<id>.wandb`` file.
+        partial: Read a damaged log up to its last complete record (see :func:`read_records`).
 
     Returns:
         A :class:`WandbRun`.
@@ -264,7 +280,7 @@ def read_run(path: str | Path) -> WandbRun:
     summary: dict[tuple[str, ...], Any] = {}
     history: list[dict[str, Any]] = []
     finished = False
-    for record in read_records(path):
+    for record in read_records(path, partial):
         kind = record.WhichOneof("record_type")
         finished = kind == "exit"
         if kind == "run":
