@@ -25,7 +25,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 def artifacts(out: Path) -> dict[str, object]:
     """Artifact scores at layer4 (1,024 samples, top 64 each), repair curve with N = 512."""
-    settings = ArtifactsSettings(layer="layer4", out=str(out / "artifacts"), progress=False)
+    settings = ArtifactsSettings(layer="layer4", out=str(out / "artifacts"), quiet=True)
     run_artifacts(settings)
     document = json.loads((out / "artifacts" / "artifacts.json").read_text())
     repair = document["repair"]
@@ -44,7 +44,7 @@ def artifacts(out: Path) -> dict[str, object]:
 
 def context(out: Path, concept: str) -> dict[str, object]:
     """Insert the top 20 (quick IoU) units of ``concept`` at every layer4 cell of 48 images."""
-    settings = ContextSettings(concept=concept, out=str(out / f"context_{concept}"), progress=False)
+    settings = ContextSettings(concept=concept, out=str(out / f"context_{concept}"), quiet=True)
     run_context(settings)
     document = json.loads((out / f"context_{concept}" / "context.json").read_text())
     print("settings:", json.dumps(asdict(settings)))
@@ -60,7 +60,7 @@ def context(out: Path, concept: str) -> dict[str, object]:
 def compare(out: Path) -> dict[str, object]:
     """The shipped model against itself on two latent sets: the noise floor of a comparison."""
     settings = CompareSettings(a="scene", b="scene", seed_b=1, out=str(out / "compare"))
-    settings.progress = False
+    settings.quiet = True
     run_compare(settings)
     document = json.loads((out / "compare" / "compare.json").read_text())
     print("settings:", json.dumps(asdict(settings)))

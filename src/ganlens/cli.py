@@ -8,6 +8,7 @@ Subcommands (``ganlens SUBCOMMAND --help`` lists each one's options):
 * ``report``: rebuild the report of a dissection folder, folding in ACE fits;
 * ``ace``: fit the average causal effect of units on concepts (section 3.2);
 * ``paint``: serve a page to paint with units (GANPaint, section 4);
+* ``artifacts``, ``context``, ``compare``: the paper's applications (sections 4.1-4.4);
 * ``summary``: the per-epoch monitor table of a training run, and its offline dashboard;
 * ``scenes``: render a grid of scene-world images with their labels;
 * ``segmenter``: train the scene-world segmenter.
@@ -73,6 +74,21 @@ COMMANDS: dict[str, Command] = {
         "ganlens.paint.settings:PaintSettings",
         "ganlens.paint.command:run_paint",
         "paint with units: serve a GANPaint page on loopback",
+    ),
+    "artifacts": Command(
+        "ganlens.applications.settings:ArtifactsSettings",
+        "ganlens.applications.commands:run_artifacts",
+        "find the units that cause artifacts, and repair the generator by ablating them",
+    ),
+    "context": Command(
+        "ganlens.applications.settings:ContextSettings",
+        "ganlens.applications.commands:run_context",
+        "insert a concept's units at every location: where can it appear?",
+    ),
+    "compare": Command(
+        "ganlens.applications.settings:CompareSettings",
+        "ganlens.applications.commands:run_compare",
+        "compare two checkpoints or dissections: units per layer and category, lineage",
     ),
     "summary": Command(
         "ganlens.commands.summary:SummarySettings",

@@ -102,11 +102,6 @@ def add_settings_arguments(parser: Any, settings: type) -> None:
             kwargs["type"] = hint
         if optional and "type" in kwargs and "nargs" not in kwargs:
             kwargs["type"] = kwargs["type"] | None
-        if "default" in kwargs and hint is not bool:
-            shown = kwargs["default"]
-            kwargs["help"] += (
-                f" (default: {' '.join(map(str, shown)) if isinstance(shown, list) else shown})"
-            )
         if "default" not in kwargs and not field.metadata.get("option"):
             parser.add_argument(field.name, **kwargs)
             continue

@@ -26,7 +26,7 @@ def test_artifacts_command_on_the_planted_toy(tmp_path, capsys):
         control=True,
         show_units=2,
         out=str(tmp_path),
-        progress=False,
+        quiet=True,
     )
     assert run_artifacts(settings) == 0
     document = json.loads((tmp_path / "artifacts.json").read_text())
@@ -57,7 +57,7 @@ def test_context_command_on_the_planted_toy(tmp_path):
         spacing=2,
         show_images=2,
         out=str(tmp_path),
-        progress=False,
+        quiet=True,
     )
     assert run_context(settings) == 0
     document = json.loads((tmp_path / "context.json").read_text())

@@ -78,7 +78,7 @@ def test_compare_command_on_planted_checkpoints(tmp_path, capsys):
         layers=["layer1"],
         samples=64,
         out=str(tmp_path),
-        progress=False,
+        quiet=True,
     )
     assert run_compare(settings) == 0
     document = json.loads((tmp_path / "compare.json").read_text())
@@ -104,7 +104,7 @@ def test_compare_command_on_planted_checkpoints(tmp_path, capsys):
         b=str(tmp_path / "b_dissection.json"),
         layers=["layer1"],
         out=str(tmp_path / "again"),
-        progress=False,
+        quiet=True,
     )
     assert run_compare(again) == 0
     redone = json.loads((tmp_path / "again" / "compare.json").read_text())

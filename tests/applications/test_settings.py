@@ -6,7 +6,6 @@ import dataclasses
 import re
 
 import pytest
-from jsonargparse import ArgumentParser
 
 from ganlens.applications.settings import ArtifactsSettings, CompareSettings, ContextSettings
 from ganlens.applications.validation import validate
@@ -21,16 +20,21 @@ def test_every_field_is_documented(cls):
     assert fields == documented
 
 
-@pytest.mark.parametrize("cls", ALL)
-def test_jsonargparse_builds_help_and_parses(cls, capsys):
-    parser = ArgumentParser(exit_on_error=False)
-    parser.add_class_arguments(cls, "s")
-    parsed = parser.parse_args(["--s.seed", "3", "--s.progress", "false"])
-    settings = cls(**vars(parsed.s))
-    assert settings.seed == 3 and settings.progress is False
+@pytest.mark.parametrize(
+    ("name", "cls", "required"),
+    [("artifacts", ArtifactsSettings, []), ("context", ContextSettings, []),
+     ("compare", CompareSettings, ["scene", "scene"])],
+)  # fmt: skip
+def test_the_command_line_builds_help_and_parses(name, cls, required, capsys):
+    from ganlens.cli import build_parser
+    from ganlens.settings import settings_from_namespace
+
+    parsed = build_parser().parse_args([name, *required, "--seed", "3", "--quiet"])
+    settings = settings_from_namespace(cls, parsed[name])
+    assert settings.seed == 3 and settings.quiet is True
     validate(settings)
     with pytest.raises(SystemExit):
-        parser.parse_args(["--help"])
+        build_parser().parse_args([name, "--help"])
     assert "Seed of" in capsys.readouterr().out
 
 
@@ -52,8 +56,8 @@ def test_jsonargparse_builds_help_and_parses(cls, capsys):
         (ContextSettings(units=0), "units must be an integer >= 1; got 0"),
         (ContextSettings(radius=-1), "radius must be an integer >= 0; got -1"),
         (ContextSettings(context_layers=[]), "context_layers must name at least one"),
-        (CompareSettings(layers=[]), "layers must name at least one layer"),
-        (CompareSettings(seed_b=-2), "seed_b must be an integer >= 0; got -2"),
+        (CompareSettings("scene", "scene", layers=[]), "layers must name at least one layer"),
+        (CompareSettings("scene", "scene", seed_b=-2), "seed_b must be an integer >= 0; got -2"),
     ],
 )
 def test_validation_names_field_value_and_allowed(settings, message):

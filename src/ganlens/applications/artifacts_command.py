@@ -104,7 +104,7 @@ def run_artifacts(settings: ArtifactsSettings) -> int:
         floor_images=floor,
         seed=s.seed,
         batch_size=s.batch_size,
-        progress=s.progress,
+        progress=not s.quiet,
     )
     seconds = {"scores": time.perf_counter() - started}
     names = list(dict.fromkeys(s.repair_quality))
@@ -125,7 +125,7 @@ def run_artifacts(settings: ArtifactsSettings) -> int:
         control=s.control,
         seed=s.seed,
         batch_size=s.batch_size,
-        progress=s.progress,
+        progress=not s.quiet,
     )
     seconds["repair"] = time.perf_counter() - started - seconds["scores"]
     out = Path(s.out)

@@ -71,7 +71,7 @@ def _side(source: str, s: CompareSettings, segmenter: Any, out: Path, name: str,
         latents,
         threshold=s.threshold,
         batch_size=s.batch_size,
-        progress=s.progress,
+        progress=not s.quiet,
     )
     atomic_write_text(out / f"{name}_dissection.json", json.dumps(result.to_dict(), indent=1))
     return result
@@ -90,7 +90,7 @@ def run_compare(settings: CompareSettings) -> int:
         ValueError: On a bad setting, an unreadable side or no layer both sides have.
 
     Example:
-        >>> run_compare(CompareSettings(threshold="mean"))
+        >>> run_compare(CompareSettings("scene", "scene", threshold="mean"))
         Traceback (most recent call last):
         ...
         ValueError: threshold must be one of ('iqr', 'quantile'); got 'mean'

@@ -127,7 +127,7 @@ def run_context(settings: ContextSettings) -> int:
             segmenter,
             dissect_z,
             batch_size=s.batch_size,
-            progress=s.progress,
+            progress=not s.quiet,
         )
         column = result[s.layer].iou_table[:, result.concept_names.index(s.concept)]  # [U]
         order = sorted(range(column.numel()), key=lambda u: (-float(column[u]), u))
@@ -140,7 +140,7 @@ def run_context(settings: ContextSettings) -> int:
         s.concept,
         k_z,
         batch_size=s.batch_size,
-        progress=s.progress,
+        progress=not s.quiet,
     )
     k = statistics.mean[units]
     table = insertion_in_context(
@@ -157,7 +157,7 @@ def run_context(settings: ContextSettings) -> int:
         context_layers=s.context_layers,
         keep_maps=s.show_images,
         batch_size=s.batch_size,
-        progress=s.progress,
+        progress=not s.quiet,
     )
     out = Path(s.out)
     out.mkdir(parents=True, exist_ok=True)

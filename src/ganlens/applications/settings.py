@@ -46,7 +46,7 @@ class ArtifactsSettings:
         device: Torch device, e.g. "cpu" or "cuda".
         out: Output folder.
         batch_size: Samples per forward pass.
-        progress: Show progress bars.
+        quiet: No progress bars.
         dissection: Optional dissection folder or dissect.json; each artifact unit is shown with
             the concept it detects there.
         wandb: Also log the results to a W&B run (offline unless logged in).
@@ -69,7 +69,7 @@ class ArtifactsSettings:
     device: str = "cpu"
     out: str = "outputs/artifacts"
     batch_size: int = 64
-    progress: bool = True
+    quiet: bool = False
     dissection: str | None = None
     wandb: bool = False
     wandb_project: str = "ganlens"
@@ -107,7 +107,7 @@ class ContextSettings:
         device: Torch device.
         out: Output folder.
         batch_size: Samples per forward pass.
-        progress: Show progress bars.
+        quiet: No progress bars.
         dissection: A dissection folder or dissect.json (its IoU rankings and ACE results).
         wandb: Also log the results to a W&B run.
         wandb_project: W&B project.
@@ -131,7 +131,7 @@ class ContextSettings:
     device: str = "cpu"
     out: str = "outputs/context"
     batch_size: int = 64
-    progress: bool = True
+    quiet: bool = False
     dissection: str | None = None
     wandb: bool = False
     wandb_project: str = "ganlens"
@@ -160,13 +160,13 @@ class CompareSettings:
         device: Torch device.
         out: Output folder.
         batch_size: Samples per forward pass.
-        progress: Show progress bars.
+        quiet: No progress bars.
         wandb: Also log the results to a W&B run.
         wandb_project: W&B project.
     """
 
-    a: str = "scene"
-    b: str = "scene"
+    a: str
+    b: str
     layers: list[str] = field(default_factory=lambda: ["layer2", "layer4", "layer6", "layer8"])
     segmenter: str = "scene"
     samples: int = 256
@@ -176,6 +176,6 @@ class CompareSettings:
     device: str = "cpu"
     out: str = "outputs/compare"
     batch_size: int = 64
-    progress: bool = True
+    quiet: bool = False
     wandb: bool = False
     wandb_project: str = "ganlens"
