@@ -118,3 +118,21 @@ def test_the_renderer_imports_neither_torch_nor_wandb(module):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60, check=False)  # fmt: skip
     assert result.returncode == 0, result.stderr
+
+
+def test_application_results_inside_the_folder_appear_on_the_page(tmp_path):
+    import json
+
+    from ganlens.report.html import write_report
+
+    (tmp_path / "context_door").mkdir()
+    row = {"context": "wall", "cells": 8, "successes": 2, "success_rate": 0.25, "mean_added": 0.1}
+    record = {"concept": "door", "layer": "layer4", "table": [row],
+              "images": {"grid": "context_grid.png", "rates": "context_rates.png"}}  # fmt: skip
+    (tmp_path / "context_door" / "context.json").write_text(json.dumps(record))
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "artifacts.json").write_text("{not json")
+    write_report(tmp_path, document())
+    page = (tmp_path / "dissect.html").read_text()
+    assert "Insertion in context" in page and "wall: 2 of 8 cells (25.0%)" in page
+    assert 'src="context_door/context_grid.png"' in page and "Artifact units" not in page

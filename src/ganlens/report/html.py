@@ -18,6 +18,7 @@ from typing import Any
 
 from ganlens.charts import CATEGORY_COLORS, ace_curve_charts, bar_chart
 from ganlens.io import atomic_write_text
+from ganlens.report.applications import application_views
 from ganlens.report.layer_comparison import render_layer_comparison
 from ganlens.report.page import layer_anchor, render, safe
 
@@ -67,11 +68,15 @@ def _layer_view(layer: Mapping[str, Any], categories: Sequence[str]) -> dict[str
     }
 
 
-def render_dissect_html(document: Mapping[str, Any]) -> str:
+def render_dissect_html(
+    document: Mapping[str, Any], applications: Sequence[Mapping[str, Any]] = ()
+) -> str:
     """The per-layer report page of a ``dissect.json`` document.
 
     Args:
         document: The ``dissect.json`` document (:meth:`ganlens.dissect.DissectionResult.to_dict`).
+        applications: Results of the paper's applications to show
+            (:func:`ganlens.report.applications.application_views`).
 
     Returns:
         A self-contained HTML document: per layer, headline counts, the class distribution, ACE
@@ -104,6 +109,7 @@ def render_dissect_html(document: Mapping[str, Any]) -> str:
         links=links,
         categories=categories,
         layers=[_layer_view(layer, categories) for layer in document["layers"]],
+        applications=list(applications),
         script=True,
     )
 
@@ -135,6 +141,9 @@ def write_report(directory: str | Path, document: Mapping[str, Any]) -> list[Pat
     """
     directory = Path(directory)
     return [
-        atomic_write_text(directory / "dissect.html", render_dissect_html(document)),
+        atomic_write_text(
+            directory / "dissect.html",
+            render_dissect_html(document, application_views(directory)),
+        ),
         atomic_write_text(directory / "layers.html", render_layer_comparison(document)),
     ]
