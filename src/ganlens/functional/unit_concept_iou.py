@@ -165,7 +165,6 @@ def _unit_concept_iou_update(
         torch.split(features, chunk), torch.split(segmentation, chunk), strict=True
     ):
         n = part.shape[0]
-        up = upsample_featuremaps(part, size).view(n, num_units, -1)  # [n, U, P]
         labels = _dedupe_labels(labels.long().view(n, labels.shape[1], -1).to(device))  # [n,K,P]
         labelled = labels != 0  # [n, K, P]
         image_index = torch.arange(n, device=device).view(-1, 1, 1).expand_as(labels)
@@ -174,8 +173,11 @@ def _unit_concept_iou_update(
         ).view(n, num_concepts)  # [n, C]
         out.concept.add_(per_image_concept.sum(dim=0))
         if num_levels == 1:
-            per_image, level_concept = _count_above(up, thresholds, labels, per_image_concept)
+            per_image, level_concept = _count_above(
+                part.float(), thresholds, labels, per_image_concept, (size[0], size[1])
+            )
         else:
+            up = upsample_featuremaps(part, size).view(n, num_units, -1)  # [n, U, P]
             per_image, level_concept = _count_levels(up, thresholds, labels, num_concepts)
         out.level.add_(per_image.sum(dim=0))
         out.level_concept.add_(level_concept.view(-1))

@@ -15,6 +15,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ganlens.functional.bilinear import bilinear_at_maps, bilinear_taps
+
 
 def _dedupe_labels(labels: Tensor) -> Tensor:
     """Zero a label that already appears in an earlier layer of the same pixel. [n, K, P]."""
@@ -25,30 +27,91 @@ def _dedupe_labels(labels: Tensor) -> Tensor:
     return labels
 
 
+def _axis_groups(size_in: int, size_out: int, device: torch.device) -> tuple[Tensor, ...]:
+    """Output positions grouped by their pair of input neighbours along one axis.
+
+    Returns ``(low, high, positions)``: ``[G]`` neighbour pair of each group and int64
+    ``[G, L]`` the output positions of each group, padded with -1 (groups are runs).
+    """
+    taps = bilinear_taps(size_in, size_out)
+    pair = taps.low * size_in + taps.high  # [S], non-decreasing
+    starts = torch.ones(size_out, dtype=torch.bool)
+    starts[1:] = pair[1:] != pair[:-1]
+    first = starts.nonzero().view(-1)  # [G]
+    lengths = torch.diff(first, append=torch.tensor([size_out]))
+    positions = first.view(-1, 1) + torch.arange(int(lengths.max())).view(1, -1)  # [G, L]
+    positions = torch.where(positions < (first + lengths).view(-1, 1), positions, -1)
+    return taps.low[first].to(device), taps.high[first].to(device), positions.to(device)
+
+
+def _active_pixels(features: Tensor, thresholds: Tensor, size: tuple[int, int]) -> Tensor:
+    """Flat indices ``(n * U + u) * P + p`` of the upsampled pixels above their unit's threshold.
+
+    Bilinear upsampling is a convex combination of 4 input neighbours, so a block of output
+    pixels sharing the same 4 neighbours can exceed t only if the largest of them does (plus a
+    margin of ``2^-20`` of the largest magnitude for float32 rounding). Only the pixels of such
+    blocks are evaluated (:func:`~ganlens.functional.bilinear.bilinear_at`); at a top-q threshold
+    that is a small part of them.
+
+    Args:
+        features: float32 ``[n, U, h, w]``.
+        thresholds: ``[U]``.
+        size: ``(S_h, S_w)``.
+
+    Returns:
+        int64 ``[M]`` sorted flat indices into ``[n, U, S_h * S_w]``.
+    """
+    units, (h, w) = features.shape[1], features.shape[2:]
+    device = features.device
+    row_low, row_high, rows = _axis_groups(h, size[0], device)  # [Gy], [Gy], [Gy, Ly]
+    col_low, col_high, cols = _axis_groups(w, size[1], device)  # [Gx], [Gx], [Gx, Lx]
+    top, bottom = features.index_select(2, row_low), features.index_select(2, row_high)
+    largest, magnitude = torch.maximum(top, bottom), torch.maximum(top.abs(), bottom.abs())
+    largest = torch.maximum(largest.index_select(3, col_low), largest.index_select(3, col_high))
+    magnitude = torch.maximum(
+        magnitude.index_select(3, col_low), magnitude.index_select(3, col_high)
+    )  # [n, U, Gy, Gx] each
+    bound = largest + magnitude * 2.0**-20
+    block = (bound >= thresholds.view(1, units, 1, 1)).nonzero()  # [B, 4]: n, u, gy, gx
+    y = rows[block[:, 2]].unsqueeze(2).expand(-1, -1, cols.shape[1])  # [B, Ly, Lx]
+    x = cols[block[:, 3]].unsqueeze(1).expand(-1, rows.shape[1], -1)  # [B, Ly, Lx]
+    keep = (y >= 0) & (x >= 0)
+    maps = (block[:, 0] * units + block[:, 1]).view(-1, 1, 1).expand_as(y)[keep]  # [M]
+    y, x = y[keep], x[keep]
+    values = bilinear_at_maps(features, maps, y, x, size)  # [M]
+    active = values > thresholds[maps % units]
+    return ((maps * size[0] + y) * size[1] + x)[active]
+
+
 def _count_above(
-    up: Tensor, thresholds: Tensor, labels: Tensor, per_image_concept: Tensor
+    features: Tensor,
+    thresholds: Tensor,
+    labels: Tensor,
+    per_image_concept: Tensor,
+    size: tuple[int, int],
 ) -> tuple[Tensor, Tensor]:
     """One threshold per unit: visit only the pixels above it (about a fraction q of them).
 
     Args:
-        up: ``[n, U, P]`` upsampled activations.
+        features: float32 ``[n, U, h, w]`` featuremaps (upsampled here, where needed, to ``size``).
         thresholds: ``[U, 1]``.
-        labels: ``[n, K, P]`` deduplicated labels.
+        labels: ``[n, K, P]`` deduplicated labels, ``P = S_h * S_w``.
         per_image_concept: ``[n, C]`` labelled pixels per image and label.
+        size: ``(S_h, S_w)``.
 
     Returns:
         ``([n, U, 2]`` pixels per image, unit and level, ``[U, 2, C]`` level histogram), level 0
         (not above) obtained by subtraction from the label totals.
     """
-    n, num_units, pixels = up.shape
+    n, num_units = features.shape[:2]
+    pixels = size[0] * size[1]
     num_concepts = per_image_concept.shape[1]
-    active = up > thresholds.view(1, num_units, 1)  # [n, U, P]
-    position = active.view(-1).nonzero().view(-1)  # [M] into n * U * P
+    position = _active_pixels(features, thresholds.view(-1), size)  # [M] into n * U * P
     image_unit, pixel = position // pixels, position % pixels  # [M] each
     above = torch.bincount(image_unit, minlength=n * num_units).view(n, num_units)  # [n, U]
     per_image = torch.stack([pixels - above, above], dim=-1)  # [n, U, 2]
     image, unit = image_unit // num_units, image_unit % num_units  # [M] each
-    hits = torch.zeros(num_units * num_concepts, dtype=torch.long, device=up.device)
+    hits = torch.zeros(num_units * num_concepts, dtype=torch.long, device=features.device)
     for k in range(labels.shape[1]):
         label = labels[image, k, pixel]  # [M]
         hits += torch.bincount(unit * num_concepts + label, minlength=hits.numel())

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from ganlens.functional.bilinear import bilinear_at, sample_positions
 from ganlens.functional.dissection import check_featuremaps, upsample_featuremaps
 
 __all__ = [
@@ -140,6 +141,8 @@ def _unit_quantile_update(
     resolution: int | None = None,
     mantissa_bits: int = MANTISSA_BITS,
     exponent_range: tuple[int, int] = EXPONENT_RANGE,
+    pixels_per_image: int | None = None,
+    generator: torch.Generator | None = None,
 ) -> Tensor:
     """Histogram of each unit's (upsampled) activations in one batch.
 
@@ -148,22 +151,38 @@ def _unit_quantile_update(
         resolution: Upsample to ``S x S`` first (bilinear, centres aligned); None keeps ``h x w``.
         mantissa_bits: ``m`` of the histogram.
         exponent_range: ``(e_min, e_max)`` of the histogram.
+        pixels_per_image: Count only this many stratified random pixels of each image (the
+            same for all its units; :func:`~ganlens.functional.bilinear.sample_positions`),
+            evaluated with :func:`~ganlens.functional.bilinear.bilinear_at`; None (or at least
+            ``S * S``) counts every pixel.
+        generator: CPU generator for the sampled positions.
 
     Returns:
         int64 ``[U, bins]`` counts, on the features' device.
     """
     check_featuremaps(features)
     num_units = features.shape[1]
+    size = (resolution or features.shape[2], resolution or features.shape[3])
     bins = num_histogram_bins(mantissa_bits, exponent_range)
     histogram = torch.zeros(num_units * bins, dtype=torch.long, device=features.device)
-    # Bound the temporary memory: upsample and bin a few images at a time.
-    pixels = num_units * (resolution or features.shape[2]) * (resolution or features.shape[3])
-    chunk = max(1, (1 << 23) // max(pixels, 1))
     offsets = torch.arange(num_units, device=features.device, dtype=torch.int32) * bins
-    offsets = offsets.view(1, -1, 1, 1)
-    for part in torch.split(features, chunk):
-        up = part if resolution is None else upsample_featuremaps(part, resolution)  # [n,U,S,S]
-        index = _histogram_bin_index(up, mantissa_bits, exponent_range, offsets)  # [n,U,S,S]
+    sampled = pixels_per_image is not None and pixels_per_image < size[0] * size[1]
+    per_image = pixels_per_image if sampled and pixels_per_image else size[0] * size[1]
+    # Bound the temporary memory: upsample (or sample) and bin a few images at a time.
+    chunk = max(1, (1 << 23) // max(num_units * per_image, 1))
+    for part in torch.split(features.float(), chunk):
+        if sampled:
+            n = part.shape[0]
+            flat = sample_positions(n, size[0] * size[1], per_image, generator).to(part.device)
+            values = bilinear_at(part, flat // size[1], flat % size[1], size)  # [n, U, m]
+            index = _histogram_bin_index(
+                values, mantissa_bits, exponent_range, offsets.view(1, -1, 1)
+            )
+        else:
+            up = part if resolution is None else upsample_featuremaps(part, resolution)
+            index = _histogram_bin_index(
+                up, mantissa_bits, exponent_range, offsets.view(1, -1, 1, 1)
+            )
         histogram += torch.bincount(index.view(-1), minlength=num_units * bins)
     return histogram.view(num_units, bins)
 

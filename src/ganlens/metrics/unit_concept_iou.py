@@ -57,7 +57,7 @@ class UnitConceptIoU(Metric):
 
     e.g. 512 units, 150 concepts, 3 categories: 1.26 MB at one threshold, 63.7 MB at B = 100
     levels (the IQR search). ``dist_sync_fn=all_reduce_sum`` (from
-    :mod:`ganlens.metrics.unit_quantile`) keeps a DDP sync at one copy of the state.
+    :mod:`ganlens.metrics.distributed`) keeps a DDP sync at one copy of the state.
 
     Args:
         vocabulary: Concepts the segmentation labels index (``C = len(vocabulary)``).

@@ -25,34 +25,9 @@ from ganlens.functional.unit_quantile import (
     histogram_bin_edges,
     num_histogram_bins,
 )
+from ganlens.metrics.distributed import all_reduce_sum  # re-exported: older import path
 
 __all__ = ["UnitQuantile", "all_reduce_sum"]
-
-
-def all_reduce_sum(tensor: Tensor, group: Any | None = None) -> list[Tensor]:
-    """A ``dist_sync_fn`` that sums a state across processes in place of gathering every copy.
-
-    torchmetrics' default sync gathers every rank's copy (about ``world_size + 1`` times the
-    state's memory); for states reduced with ``"sum"`` an all-reduce gives the same result with
-    one copy. Pass it as ``dist_sync_fn=all_reduce_sum`` to metrics whose states are all sums
-    (:class:`UnitQuantile`, :class:`~ganlens.metrics.unit_concept_iou.UnitConceptIoU`).
-
-    Args:
-        tensor: The local state.
-        group: Process group (default: the world).
-
-    Returns:
-        A one-element list with the summed state (torchmetrics stacks and sums it).
-
-    Example:
-        >>> all_reduce_sum(torch.ones(2))  # without torch.distributed: the tensor itself
-        [tensor([1., 1.])]
-    """
-    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
-        return [tensor]
-    reduced = tensor.clone()
-    torch.distributed.all_reduce(reduced, group=group)
-    return [reduced]
 
 
 class UnitQuantile(Metric):
@@ -79,6 +54,15 @@ class UnitQuantile(Metric):
         mantissa_bits: ``m``, histogram bins per octave ``2^m`` (default 7: 0.8 % wide).
         exponent_range: ``(e_min, e_max)``: magnitudes below ``2^e_min`` share one bin around 0,
             above ``2^e_max`` one overflow bin per sign (default (-16, 16)).
+        pixels_per_image: Count only this many stratified random upsampled pixels per image
+            (each pixel equally likely, the same positions for all units; see
+            :func:`~ganlens.functional.bilinear.sample_positions`) instead of all ``S * S``
+            (None, the default). The threshold then estimates the quantile of all pixels from
+            the sample: with about 10^6 sampled pixels per unit the realised top fraction on all
+            pixels stays within 2 % of q at q = 0.005 and 0.01 (tested), and the cost falls
+            with the sampling rate. :func:`~ganlens.dissect.dissect` picks it from the number
+            of threshold images.
+        seed: Seed of the metric's own generator for the sampled positions (reproducible).
         kwargs: Passed to :class:`torchmetrics.Metric`.
 
     Raises:
@@ -105,6 +89,8 @@ class UnitQuantile(Metric):
         resolution: int | None = None,
         mantissa_bits: int = MANTISSA_BITS,
         exponent_range: tuple[int, int] = EXPONENT_RANGE,
+        pixels_per_image: int | None = None,
+        seed: int = 0,
         **kwargs: Any,
     ) -> None:
         """Declare the histogram state; the arguments are documented above."""
@@ -121,6 +107,12 @@ class UnitQuantile(Metric):
         self.resolution = resolution
         self.mantissa_bits = mantissa_bits
         self.exponent_range = (int(exponent_range[0]), int(exponent_range[1]))
+        if pixels_per_image is not None and pixels_per_image < 1:
+            raise ValueError(
+                f"pixels_per_image must be a positive int or None; got {pixels_per_image}"
+            )
+        self.pixels_per_image = pixels_per_image
+        self.generator = torch.Generator().manual_seed(seed)
         bins = num_histogram_bins(mantissa_bits, self.exponent_range)
         self.add_state(
             "histogram", torch.zeros(num_units, bins, dtype=torch.long), dist_reduce_fx="sum"
@@ -137,7 +129,12 @@ class UnitQuantile(Metric):
         """
         check_featuremaps(features, self.num_units)
         self.histogram += _unit_quantile_update(
-            features, self.resolution, self.mantissa_bits, self.exponent_range
+            features,
+            self.resolution,
+            self.mantissa_bits,
+            self.exponent_range,
+            self.pixels_per_image,
+            self.generator,
         ).to(self.histogram.device)
 
     def compute(self) -> Tensor:
