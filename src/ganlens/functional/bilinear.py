@@ -52,14 +52,16 @@ class BilinearTaps(NamedTuple):
 
 @lru_cache(maxsize=64)
 def _taps_cpu(size_in: int, size_out: int) -> BilinearTaps:
-    position = (torch.arange(size_out, dtype=torch.float64) + 0.5) * size_in / size_out - 0.5
+    # float32 arithmetic, as PyTorch's own bilinear kernel computes its source coordinates
+    scale = torch.tensor(size_in / size_out, dtype=torch.float32)
+    position = (torch.arange(size_out, dtype=torch.float32) + 0.5) * scale - 0.5
     position = position.clamp(min=0.0)
     low = position.floor().long().clamp(max=size_in - 1)
     high = (low + 1).clamp(max=size_in - 1)
-    fraction = (position - low).clamp(0.0, 1.0)
+    fraction = (position - low.float()).clamp(0.0, 1.0)
     edge = high == low
-    weight_high = torch.where(edge, 0.0, fraction).float()
-    weight_low = torch.where(edge, 1.0, 1.0 - fraction).float()
+    weight_high = torch.where(edge, 0.0, fraction)
+    weight_low = torch.where(edge, 1.0, 1.0 - fraction)
     return BilinearTaps(low, high, weight_low, weight_high)
 
 

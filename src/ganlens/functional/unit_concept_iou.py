@@ -154,13 +154,16 @@ def _unit_concept_iou_update(
     num_categories = int(categories.max()) + 1 if categories.numel() else 0
     thresholds = sorted_thresholds.to(device=device, dtype=torch.float32)
     out = UnitConceptHistograms(
-        torch.zeros(num_units * levels * num_concepts, dtype=torch.long, device=device),
+        torch.zeros(num_units, levels, num_concepts, dtype=torch.long, device=device),
         torch.zeros(num_units, levels, dtype=torch.long, device=device),
         torch.zeros(num_units, levels, num_categories, dtype=torch.long, device=device),
         torch.zeros(num_concepts, dtype=torch.long, device=device),
         torch.tensor(segmentation.shape[0] * size[0] * size[1], dtype=torch.long, device=device),
     )
-    chunk = max(1, _CHUNK_ELEMENTS // (num_units * size[0] * size[1]))
+    # Bound the temporary memory: chunks of units and images of at most _CHUNK_ELEMENTS
+    # unit-pixels, so no full-resolution copy of all units of a batch is made.
+    unit_chunk = max(1, min(num_units, _CHUNK_ELEMENTS // (size[0] * size[1])))
+    chunk = max(1, _CHUNK_ELEMENTS // (unit_chunk * size[0] * size[1]))
     for part, labels in zip(
         torch.split(features, chunk), torch.split(segmentation, chunk), strict=True
     ):
@@ -172,19 +175,26 @@ def _unit_concept_iou_update(
             (image_index * num_concepts + labels)[labelled], minlength=n * num_concepts
         ).view(n, num_concepts)  # [n, C]
         out.concept.add_(per_image_concept.sum(dim=0))
-        if num_levels == 1:
-            per_image, level_concept = _count_above(
-                part.float(), thresholds, labels, per_image_concept, (size[0], size[1])
-            )
-        else:
-            up = upsample_featuremaps(part, size).view(n, num_units, -1)  # [n, U, P]
-            per_image, level_concept = _count_levels(up, thresholds, labels, num_concepts)
-        out.level.add_(per_image.sum(dim=0))
-        out.level_concept.add_(level_concept.view(-1))
-        for g in range(num_categories):
-            present = (per_image_concept[:, categories == g] > 0).any(dim=1)  # [n]
-            out.level_category[:, :, g].add_(per_image[present].sum(dim=0))
-    return out._replace(level_concept=out.level_concept.view(num_units, levels, num_concepts))
+        present = [
+            (per_image_concept[:, categories == g] > 0).any(dim=1) for g in range(num_categories)
+        ]  # G x [n]: images holding some concept of category g
+        for start in range(0, num_units, unit_chunk):
+            units = slice(start, start + unit_chunk)
+            maps = part[:, units].float()  # [n, u, h, w]
+            if num_levels == 1:
+                per_image, level_concept = _count_above(
+                    maps, thresholds[units], labels, per_image_concept, (size[0], size[1])
+                )
+            else:
+                up = upsample_featuremaps(maps, size).flatten(2)  # [n, u, P]
+                per_image, level_concept = _count_levels(
+                    up, thresholds[units], labels, num_concepts
+                )
+            out.level[units] += per_image.sum(dim=0)
+            out.level_concept[units] += level_concept
+            for g in range(num_categories):
+                out.level_category[units, :, g] += per_image[present[g]].sum(dim=0)
+    return out
 
 
 def unit_concept_counts(histograms: UnitConceptHistograms, order: Tensor) -> UnitConceptCounts:

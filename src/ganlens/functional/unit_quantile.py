@@ -168,22 +168,26 @@ def _unit_quantile_update(
     offsets = torch.arange(num_units, device=features.device, dtype=torch.int32) * bins
     sampled = pixels_per_image is not None and pixels_per_image < size[0] * size[1]
     per_image = pixels_per_image if sampled and pixels_per_image else size[0] * size[1]
-    # Bound the temporary memory: upsample (or sample) and bin a few images at a time.
-    chunk = max(1, (1 << 23) // max(num_units * per_image, 1))
-    for part in torch.split(features.float(), chunk):
+    # Bound the temporary memory: bin chunks of images and units of at most 2^23 unit-pixels
+    # (no full-resolution copy of all units of a batch).
+    unit_chunk = max(1, min(num_units, (1 << 23) // per_image))
+    chunk = max(1, (1 << 23) // (unit_chunk * per_image))
+    for part in torch.split(features, chunk):
+        n = part.shape[0]
         if sampled:
-            n = part.shape[0]
             flat = sample_positions(n, size[0] * size[1], per_image, generator).to(part.device)
-            values = bilinear_at(part, flat // size[1], flat % size[1], size)  # [n, U, m]
-            index = _histogram_bin_index(
-                values, mantissa_bits, exponent_range, offsets.view(1, -1, 1)
-            )
-        else:
-            up = part if resolution is None else upsample_featuremaps(part, resolution)
-            index = _histogram_bin_index(
-                up, mantissa_bits, exponent_range, offsets.view(1, -1, 1, 1)
-            )
-        histogram += torch.bincount(index.view(-1), minlength=num_units * bins)
+        for start in range(0, num_units, unit_chunk):
+            maps = part[:, start : start + unit_chunk].float()  # [n, u, h, w]
+            shift = offsets[: maps.shape[1]].view(1, -1, 1)
+            if sampled:
+                values = bilinear_at(maps, flat // size[1], flat % size[1], size)  # [n, u, m]
+            elif resolution is None:
+                values = maps.flatten(2)
+            else:
+                values = upsample_featuremaps(maps, resolution).flatten(2)  # [n, u, S * S]
+            index = _histogram_bin_index(values, mantissa_bits, exponent_range, shift)
+            counts = torch.bincount(index.view(-1), minlength=maps.shape[1] * bins)
+            histogram[start * bins : start * bins + counts.numel()] += counts
     return histogram.view(num_units, bins)
 
 
