@@ -186,7 +186,7 @@ def _unit_concept_iou_update(
                     maps, thresholds[units], labels, per_image_concept, (size[0], size[1])
                 )
             else:
-                up = upsample_featuremaps(maps, size).flatten(2)  # [n, u, P]
+                up = upsample_featuremaps(maps.transpose(0, 1), size).flatten(2)  # [u, n, P]
                 per_image, level_concept = _count_levels(
                     up, thresholds[units], labels, num_concepts
                 )

@@ -127,7 +127,7 @@ def _count_levels(
     """B thresholds per unit: bin every pixel's level (binary search) with every label.
 
     Args:
-        up: ``[n, U, P]`` upsampled activations.
+        up: ``[U, n, P]`` upsampled activations, unit-major (each unit's pixels contiguous).
         thresholds: ``[U, B]`` ascending.
         labels: ``[n, K, P]`` deduplicated labels.
         num_concepts: ``C``.
@@ -135,26 +135,28 @@ def _count_levels(
     Returns:
         ``([n, U, B + 1]`` pixels per image, unit and level, ``[U, B + 1, C]`` histogram).
     """
-    n, num_units, _ = up.shape
+    num_units, n, pixels = up.shape
     levels = thresholds.shape[1] + 1
     bins = num_units * levels * num_concepts
-    small = bins < 2**31 and n * num_units * levels < 2**31
+    small = bins < 2**31 and up.numel() < 2**31 and n * num_units * levels < 2**31
     dtype = torch.int32 if small else torch.long  # halves the memory traffic
-    bounds = thresholds.expand(n, -1, -1).contiguous()  # [n, U, B]
-    level = torch.searchsorted(bounds, up, out_int32=small)  # [n, U, P], #{t < r}
-    unit = torch.arange(num_units, device=up.device, dtype=dtype).view(1, -1, 1) * levels
-    image = torch.arange(n, device=up.device, dtype=dtype).view(-1, 1, 1) * (num_units * levels)
-    per_image = torch.bincount((image + unit + level).view(-1), minlength=n * num_units * levels)
-    code = (unit + level) * num_concepts  # [n, U, P]
-    indices = []
+    level = torch.searchsorted(thresholds, up.view(num_units, -1), out_int32=small)  # #{t < r}
+    level = level.view(num_units, n, pixels)
+    rows = torch.arange(num_units * n, device=up.device, dtype=dtype).view(num_units, n, 1)
+    per_image = torch.bincount((level + rows * levels).view(-1), minlength=num_units * n * levels)
+    per_image = per_image.view(num_units, n, levels).transpose(0, 1)  # [n, U, levels]
+    unit = torch.arange(num_units, device=up.device, dtype=dtype).view(-1, 1, 1)
+    code = (level * num_concepts).add_(unit * (levels * num_concepts))  # [U, n, P]
+    histogram = torch.zeros(bins, dtype=torch.long, device=up.device)
     for k in range(labels.shape[1]):
         label = labels[:, k].to(dtype)  # [n, P]
         mask = label != 0
         if 2 * int(mask.sum()) >= mask.numel():  # dense layer: count all, label 0 dropped below
-            indices.append((code + label.unsqueeze(1)).view(-1))  # [n * U * P]
+            index = code + label.unsqueeze(0)  # [U, n, P]
         else:  # sparse layer: only its labelled pixels
-            indices.append((code.transpose(0, 1)[:, mask] + label[mask].view(1, -1)).view(-1))
-    histogram = torch.bincount(torch.cat(indices), minlength=bins)  # one pass, one output
+            where = mask.view(-1).nonzero().view(-1)  # [M] into n * P
+            index = code.view(num_units, -1).index_select(1, where) + label.view(-1)[where]
+        histogram += torch.bincount(index.view(-1), minlength=bins)
     histogram = histogram.view(num_units, levels, num_concepts)
     histogram[:, :, 0] = 0
-    return per_image.view(n, num_units, levels), histogram
+    return per_image, histogram
