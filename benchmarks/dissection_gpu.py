@@ -12,8 +12,8 @@ segmenter calls of the same passes, timed alone:
 Peak memory is ``torch.cuda.max_memory_allocated`` on CUDA, the process's peak resident set on CPU.
 
     python benchmarks/dissection_gpu.py --device cuda
-    python benchmarks/dissection_gpu.py --device cpu --count 16 --batch 8 --image_resolution 64 \\
-        --resolution 64 --fmap_base 512 --fmap_max 64          # a small run that proves it works
+    python benchmarks/dissection_gpu.py --device cpu --count 16 --batch 8 --resolution 64
+        --image_resolution 64 --fmap_base 512 --fmap_max 64   (one line: a small CPU check)
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def main(
 
     def passes(segment: bool) -> None:
         with torch.no_grad():
-            for z in probe.split(batch):
+            for z in torch.split(probe, batch):
                 images = generator(z.to(where)).clamp(-1, 1)
                 if segment:
                     segmenter.segment(images, resolution)
@@ -119,9 +119,10 @@ def main(
             if where.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(where)
             seconds = _seconds(lambda: run(layers, mode, probe), where)  # noqa: B023
+            ratio, peak = seconds / forward[mode], _peak_gib(where)
             print(f"| {', '.join(layers)} | {mode} | {seconds:.2f} | {forward[mode]:.2f} | "
-                  f"{seconds / forward[mode]:.2f} | {_peak_gib(where):.1f} |", flush=True)  # fmt: skip
+                  f"{ratio:.2f} | {peak:.1f} |", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
-    CLI(main)
+    CLI(main)  # type: ignore[no-untyped-call]
