@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 
 import torch
-from jsonargparse import CLI
+from jsonargparse import auto_cli
 
 from ganlens.dissect import dissect
 from ganlens.models import ProgressiveGenerator
@@ -125,4 +125,4 @@ def main(
 
 
 if __name__ == "__main__":
-    CLI(main)  # type: ignore[no-untyped-call]
+    auto_cli(main)
