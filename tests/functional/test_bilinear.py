@@ -60,12 +60,12 @@ def test_taps_weights_sum_to_one_and_clamp_at_edges() -> None:
 
 
 def test_sample_positions_are_stratified_and_uniform() -> None:
-    positions = sample_positions(4000, 64, 16, torch.Generator().manual_seed(0))  # [4000, 16]
+    positions = sample_positions(torch.arange(4000), 64, 16)  # [4000, 16]
     assert bool(((positions // 4) == torch.arange(16)).all())  # one per stratum of 4 pixels
     counts = torch.bincount(positions.view(-1), minlength=64).double()  # expected 1000 each
     assert float((counts / 1000 - 1).abs().max()) < 0.12
-    uneven = sample_positions(3000, 10, 3, torch.Generator().manual_seed(1))  # strata of 3.33
+    uneven = sample_positions(torch.arange(3000), 10, 3, seed=1)  # strata of 3.33
     counts = torch.bincount(uneven.view(-1), minlength=10).double()  # expected 900 each
     assert float((counts / 900 - 1).abs().max()) < 0.15
     with pytest.raises(ValueError, match="samples must lie in"):
-        sample_positions(1, 10, 11)
+        sample_positions(torch.arange(1), 10, 11)

@@ -154,9 +154,7 @@ def test_sampled_pixels_keep_the_realised_top_fraction_within_two_percent(kind: 
         "sparse": (base - 2.0).relu() * 1e-3,
     }[kind]
     fractions = torch.tensor([0.005, 0.01], dtype=torch.float64)
-    histogram = _unit_quantile_update(
-        features, 64, pixels_per_image=512, generator=torch.Generator().manual_seed(0)
-    )
+    histogram = _unit_quantile_update(features, 64, pixels_per_image=512)
     assert int(histogram[0].sum()) == 2048 * 512
     thresholds = _unit_quantile_compute(histogram, fractions, histogram_bin_edges())  # [4, 2]
     above = torch.zeros(4, 2, dtype=torch.float64)
@@ -173,3 +171,10 @@ def test_sampling_every_pixel_is_the_exact_histogram() -> None:
     assert torch.equal(_unit_quantile_update(features, 16, pixels_per_image=256), exact)
     sampled = _unit_quantile_update(features, 16, pixels_per_image=64)
     assert sampled.sum(dim=1).tolist() == [5 * 64] * 4
+    # The sample of an image depends on its id only: batching does not change the histogram.
+    ids = torch.tensor([4, 9, 2, 0, 7])
+    whole = _unit_quantile_update(features, 16, pixels_per_image=64, image_ids=ids, seed=3)
+    parts = _unit_quantile_update(features[:2], 16, pixels_per_image=64, image_ids=ids[:2], seed=3)
+    parts += _unit_quantile_update(features[2:], 16, pixels_per_image=64, image_ids=ids[2:], seed=3)
+    assert torch.equal(whole, parts)
+    assert not torch.equal(whole, _unit_quantile_update(features, 16, pixels_per_image=64, seed=3))

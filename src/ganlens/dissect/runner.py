@@ -264,7 +264,7 @@ def dissect(
     # Pass 1: per-unit quantiles (thresholds) on the threshold set.
     quantiles: dict[str, UnitQuantile] = {}
     description = "dissect pass 1 (thresholds)"
-    for _, images, features in _generate(
+    for indices, images, features in _generate(
         generator, names, threshold_set, batch_size, description, progress, distributed
     ):
         size = size or min(int(images.shape[-1]), MAX_DEFAULT_RESOLUTION)
@@ -280,7 +280,7 @@ def dissect(
                     dist_sync_fn=all_reduce_sum,
                 )
                 quantiles[name].to(device)
-            quantiles[name].update(features[name])
+            quantiles[name].update(features[name], indices)  # global ids: DDP-invariant
     assert size is not None
     thresholds = {n: q.compute().view(q.num_units, -1) for n, q in quantiles.items()}  # [U, B]
 

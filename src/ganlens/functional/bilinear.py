@@ -182,22 +182,21 @@ def bilinear_at_maps(
     return top * ys.weight_low[y] + bottom * ys.weight_high[y]
 
 
-def sample_positions(
-    count: int, pixels: int, samples: int, generator: torch.Generator | None = None
-) -> Tensor:
+def sample_positions(image_ids: Tensor, pixels: int, samples: int, seed: int = 0) -> Tensor:
     """Stratified random pixel positions, ``samples`` of ``pixels`` per image, all equally likely.
 
     The raster order ``0 .. pixels - 1`` is cut into ``samples`` equal strata (runs of
     ``pixels / samples`` pixels, i.e. pieces of image rows) and one position is drawn uniformly in
     each, so every pixel is included with probability ``samples / pixels`` and the positions
     spread evenly over the image (smooth upsampled maps are estimated better than with independent
-    draws).
+    draws). The draws of an image depend only on ``seed`` and its id (e.g. its index in the whole
+    sample set), so they do not depend on batching or on how images are split over processes.
 
     Args:
-        count: Images ``n``.
+        image_ids: int64 ``[n]`` ids of the images.
         pixels: Pixels per image ``P = S_h * S_w``.
         samples: Positions per image ``m``, ``1 <= m <= P``.
-        generator: CPU random generator (reproducible draws), or None for the global one.
+        seed: Seed of the draws.
 
     Returns:
         int64 ``[n, m]`` flat positions in ``[0, P)``, ascending per image, on the CPU.
@@ -206,13 +205,19 @@ def sample_positions(
         ValueError: If ``samples`` is outside ``[1, pixels]``.
 
     Example:
-        >>> positions = sample_positions(2, 16, 4, torch.Generator().manual_seed(0))
+        >>> positions = sample_positions(torch.tensor([0, 7]), 16, 4)
         >>> positions.shape, bool(((positions // 4) == torch.arange(4)).all())  # one per stratum
         (torch.Size([2, 4]), True)
+        >>> torch.equal(sample_positions(torch.tensor([7]), 16, 4)[0], positions[1])
+        True
     """
     if not 1 <= samples <= pixels:
         raise ValueError(f"samples must lie in [1, {pixels}] (pixels per image); got {samples}")
-    offsets = torch.rand(count, samples, generator=generator, dtype=torch.float64)
+    generator = torch.Generator()
+    offsets = torch.empty(len(image_ids), samples, dtype=torch.float64)
+    for row, image in enumerate(image_ids.tolist()):
+        generator.manual_seed((seed * 0x9E3779B1 + int(image)) % (1 << 63))
+        offsets[row] = torch.rand(samples, generator=generator, dtype=torch.float64)
     strata = torch.arange(samples, dtype=torch.float64)
     positions = ((strata + offsets) * (pixels / samples)).floor().long()
     return positions.clamp_(max=pixels - 1)

@@ -142,7 +142,8 @@ def _unit_quantile_update(
     mantissa_bits: int = MANTISSA_BITS,
     exponent_range: tuple[int, int] = EXPONENT_RANGE,
     pixels_per_image: int | None = None,
-    generator: torch.Generator | None = None,
+    image_ids: Tensor | None = None,
+    seed: int = 0,
 ) -> Tensor:
     """Histogram of each unit's (upsampled) activations in one batch.
 
@@ -155,7 +156,10 @@ def _unit_quantile_update(
             same for all its units; :func:`~ganlens.functional.bilinear.sample_positions`),
             evaluated with :func:`~ganlens.functional.bilinear.bilinear_at`; None (or at least
             ``S * S``) counts every pixel.
-        generator: CPU generator for the sampled positions.
+        image_ids: int64 ``[N]`` ids of the images for the sampled positions (default
+            ``0 .. N-1``): give each image's index in the whole set to make the sample
+            independent of batching and of the split over processes.
+        seed: Seed of the sampled positions.
 
     Returns:
         int64 ``[U, bins]`` counts, on the features' device.
@@ -172,10 +176,11 @@ def _unit_quantile_update(
     # (no full-resolution copy of all units of a batch).
     unit_chunk = max(1, min(num_units, (1 << 23) // per_image))
     chunk = max(1, (1 << 23) // (unit_chunk * per_image))
-    for part in torch.split(features, chunk):
-        n = part.shape[0]
+    ids = torch.arange(features.shape[0]) if image_ids is None else image_ids.cpu().long()
+    for part, part_ids in zip(torch.split(features, chunk), torch.split(ids, chunk), strict=True):
         if sampled:
-            flat = sample_positions(n, size[0] * size[1], per_image, generator).to(part.device)
+            flat = sample_positions(part_ids, size[0] * size[1], per_image, seed)
+            flat = flat.to(part.device)
         for start in range(0, num_units, unit_chunk):
             maps = part[:, start : start + unit_chunk].float()  # [n, u, h, w]
             shift = offsets[: maps.shape[1]].view(1, -1, 1)

@@ -62,7 +62,9 @@ class UnitQuantile(Metric):
             pixels stays within 2 % of q at q = 0.005 and 0.01 (tested), and the cost falls
             with the sampling rate. :func:`~ganlens.dissect.dissect` picks it from the number
             of threshold images.
-        seed: Seed of the metric's own generator for the sampled positions (reproducible).
+        seed: Seed of the sampled positions; an image's positions depend only on the seed and
+            its id (see :meth:`update`), so the result is reproducible and, with global ids,
+            the same however the images are batched or split over processes.
         kwargs: Passed to :class:`torchmetrics.Metric`.
 
     Raises:
@@ -112,30 +114,47 @@ class UnitQuantile(Metric):
                 f"pixels_per_image must be a positive int or None; got {pixels_per_image}"
             )
         self.pixels_per_image = pixels_per_image
-        self.generator = torch.Generator().manual_seed(seed)
+        self.seed = seed
+        self.images_seen = 0  # default image ids of the sampled positions
         bins = num_histogram_bins(mantissa_bits, self.exponent_range)
         self.add_state(
             "histogram", torch.zeros(num_units, bins, dtype=torch.long), dist_reduce_fx="sum"
         )
 
-    def update(self, features: Tensor) -> None:
+    def update(self, features: Tensor, image_ids: Tensor | None = None) -> None:
         """Count a batch of featuremaps.
 
         Args:
             features: ``[N, U, h, w]`` featuremaps.
+            image_ids: int64 ``[N]`` ids of the images (their indices in the whole sample set),
+                used only when sampling pixels; default: the number of images this metric has
+                seen so far, counted on.
 
         Raises:
-            ValueError: If ``features`` is not ``[N, U, h, w]`` with this metric's ``U``.
+            ValueError: If ``features`` is not ``[N, U, h, w]`` with this metric's ``U``, or
+                ``image_ids`` is not ``[N]``.
         """
         check_featuremaps(features, self.num_units)
+        n = features.shape[0]
+        if image_ids is not None and tuple(image_ids.shape) != (n,):
+            raise ValueError(f"image_ids must have shape [N={n}]; got {list(image_ids.shape)}")
+        if image_ids is None:
+            image_ids = torch.arange(self.images_seen, self.images_seen + n)
+        self.images_seen += n
         self.histogram += _unit_quantile_update(
             features,
             self.resolution,
             self.mantissa_bits,
             self.exponent_range,
             self.pixels_per_image,
-            self.generator,
+            image_ids,
+            self.seed,
         ).to(self.histogram.device)
+
+    def reset(self) -> None:
+        """Zero the histogram and the image counter."""
+        super().reset()
+        self.images_seen = 0
 
     def compute(self) -> Tensor:
         """Thresholds: float32 ``[U]`` for one fraction, ``[U, B]`` for several.
