@@ -162,8 +162,11 @@ def _unit_concept_iou_update(
     )
     # Bound the temporary memory: chunks of units and images of at most _CHUNK_ELEMENTS
     # unit-pixels, so no full-resolution copy of all units of a batch is made.
-    unit_chunk = max(1, min(num_units, _CHUNK_ELEMENTS // (size[0] * size[1])))
-    chunk = max(1, _CHUNK_ELEMENTS // (unit_chunk * size[0] * size[1]))
+    # One threshold: about 50 bytes per upsampled pixel of a candidate block (all of them in
+    # the worst case, a threshold below every value), so a quarter of the elements.
+    limit = _CHUNK_ELEMENTS // 4 if num_levels == 1 else _CHUNK_ELEMENTS
+    unit_chunk = max(1, min(num_units, limit // (size[0] * size[1])))
+    chunk = max(1, limit // (unit_chunk * size[0] * size[1]))
     for part, labels in zip(
         torch.split(features, chunk), torch.split(segmentation, chunk), strict=True
     ):

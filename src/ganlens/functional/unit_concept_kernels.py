@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ganlens.functional.bilinear import bilinear_at_maps, bilinear_taps
+from ganlens.functional.bilinear import bilinear_taps
 
 
 def _dedupe_labels(labels: Tensor) -> Tensor:
@@ -50,8 +50,9 @@ def _active_pixels(features: Tensor, thresholds: Tensor, size: tuple[int, int]) 
     Bilinear upsampling is a convex combination of 4 input neighbours, so a block of output
     pixels sharing the same 4 neighbours can exceed t only if the largest of them does (plus a
     margin of ``2^-20`` of the largest magnitude for float32 rounding). Only the pixels of such
-    blocks are evaluated (:func:`~ganlens.functional.bilinear.bilinear_at`); at a top-q threshold
-    that is a small part of them.
+    blocks are evaluated, with the operations of
+    :func:`~ganlens.functional.bilinear.bilinear_upsample` (bit-identical values); at a top-q
+    threshold that is a small part of them.
 
     Args:
         features: float32 ``[n, U, h, w]``.
@@ -59,7 +60,7 @@ def _active_pixels(features: Tensor, thresholds: Tensor, size: tuple[int, int]) 
         size: ``(S_h, S_w)``.
 
     Returns:
-        int64 ``[M]`` sorted flat indices into ``[n, U, S_h * S_w]``.
+        int64 ``[M]`` flat indices into ``[n, U, S_h * S_w]``.
     """
     units, (h, w) = features.shape[1], features.shape[2:]
     device = features.device
@@ -73,14 +74,27 @@ def _active_pixels(features: Tensor, thresholds: Tensor, size: tuple[int, int]) 
     )  # [n, U, Gy, Gx] each
     bound = largest + magnitude * 2.0**-20
     block = (bound >= thresholds.view(1, units, 1, 1)).nonzero()  # [B, 4]: n, u, gy, gx
-    y = rows[block[:, 2]].unsqueeze(2).expand(-1, -1, cols.shape[1])  # [B, Ly, Lx]
-    x = cols[block[:, 3]].unsqueeze(1).expand(-1, rows.shape[1], -1)  # [B, Ly, Lx]
-    keep = (y >= 0) & (x >= 0)
-    maps = (block[:, 0] * units + block[:, 1]).view(-1, 1, 1).expand_as(y)[keep]  # [M]
-    y, x = y[keep], x[keep]
-    values = bilinear_at_maps(features, maps, y, x, size)  # [M]
-    active = values > thresholds[maps % units]
-    return ((maps * size[0] + y) * size[1] + x)[active]
+    maps, gy, gx = block[:, 0] * units + block[:, 1], block[:, 2], block[:, 3]  # [B] each
+    # Every pixel of the candidate blocks, dense [B, Ly, Lx], by the formula of
+    # ganlens.functional.bilinear (same operations, so bit-identical to bilinear_upsample).
+    ys, xs = bilinear_taps(h, size[0], device), bilinear_taps(w, size[1], device)
+    y, x = rows[gy], cols[gx]  # [B, Ly], [B, Lx], -1 = padding
+    y_safe, x_safe = y.clamp(min=0), x.clamp(min=0)
+    wx_low, wx_high = xs.weight_low[x_safe], xs.weight_high[x_safe]  # [B, Lx]
+    flat, base = features.reshape(-1), maps * (h * w)
+    corner = [
+        flat.take(base + row * w + col).view(-1, 1)  # [B, 1]
+        for row in (row_low[gy], row_high[gy])
+        for col in (col_low[gx], col_high[gx])
+    ]
+    top = corner[0] * wx_low + corner[1] * wx_high  # [B, Lx]
+    bottom = corner[2] * wx_low + corner[3] * wx_high
+    wy_low, wy_high = ys.weight_low[y_safe].unsqueeze(2), ys.weight_high[y_safe].unsqueeze(2)
+    values = top.unsqueeze(1) * wy_low + bottom.unsqueeze(1) * wy_high  # [B, Ly, Lx]
+    active = values > thresholds[block[:, 1]].view(-1, 1, 1)
+    active &= (y >= 0).unsqueeze(2) & (x >= 0).unsqueeze(1)
+    b, i, j = active.nonzero().unbind(1)  # [M] each
+    return (maps[b] * size[0] + y[b, i]) * size[1] + x[b, j]
 
 
 def _count_above(
