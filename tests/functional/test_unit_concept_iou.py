@@ -176,3 +176,15 @@ def test_one_threshold_counts_equal_every_pixel_brute_force(kind: str) -> None:
         mask = (segmentation == c).any(dim=1).unsqueeze(1)  # [n, 1, S, S]
         assert torch.equal(counts.intersection[:, 0, c], (active & mask).sum(dim=(0, 2, 3)))
     assert int(counts.activation[4, 0]) == 0 and int(counts.activation[3, 0]) == 6 * 16 * 21
+
+
+@pytest.mark.parametrize("levels", [1, 4])
+def test_featuremaps_already_at_the_segmentation_size(levels: int) -> None:
+    features, segmentation, thresholds = random_case(n=5, units=3, levels=levels, seed=12)
+    features = F.interpolate(features, size=12, mode="bilinear", align_corners=False)  # no resize
+    expected_intersection, expected = reference(features, segmentation, thresholds, "unrestricted")
+    sorted_t, order = sort_thresholds(thresholds)
+    histograms = _unit_concept_iou_update(features, segmentation, sorted_t, NUM_CONCEPTS)
+    assert torch.equal(unit_concept_counts(histograms, order).intersection, expected_intersection)
+    iou = unit_concept_iou(features, segmentation, thresholds, NUM_CONCEPTS)  # [U, B, C]
+    torch.testing.assert_close(iou.double(), expected, atol=1e-6, rtol=0)

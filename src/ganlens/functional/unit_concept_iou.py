@@ -189,7 +189,8 @@ def _unit_concept_iou_update(
                     maps, thresholds[units], labels, per_image_concept, (size[0], size[1])
                 )
             else:
-                up = upsample_featuremaps(maps.transpose(0, 1), size).flatten(2)  # [u, n, P]
+                up = upsample_featuremaps(maps.transpose(0, 1), size)  # [u, n, S, S]
+                up = up.reshape(up.shape[0], n, -1).contiguous()  # [u, n, P]
                 per_image, level_concept = _count_levels(
                     up, thresholds[units], labels, num_concepts
                 )
