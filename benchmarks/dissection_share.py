@@ -124,7 +124,9 @@ def main() -> None:
         for name, source in (("baseline", args.baseline), ("current", current)):
             command = [sys.executable, __file__, "--json", *passed]
             env = {**os.environ, "PYTHONPATH": source}
-            out = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+            out = subprocess.run(command, env=env, capture_output=True, text=True)
+            if out.returncode:
+                raise RuntimeError(f"{name} run failed:\n{out.stderr}")
             runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
     table(runs["baseline"], f"baseline ({args.baseline})")
     table(runs["current"], "current")
