@@ -13,6 +13,7 @@ These kernels count one chunk of images; :mod:`ganlens.functional.unit_concept_i
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from ganlens.functional.bilinear import bilinear_taps
@@ -64,15 +65,20 @@ def _active_pixels(features: Tensor, thresholds: Tensor, size: tuple[int, int]) 
     """
     units, (h, w) = features.shape[1], features.shape[2:]
     device = features.device
+    if (h, w) == tuple(size):  # no resampling: the formula gives the values themselves
+        return (features > thresholds.view(1, units, 1, 1)).view(-1).nonzero().view(-1)
     row_low, row_high, rows = _axis_groups(h, size[0], device)  # [Gy], [Gy], [Gy, Ly]
     col_low, col_high, cols = _axis_groups(w, size[1], device)  # [Gx], [Gx], [Gx, Lx]
-    top, bottom = features.index_select(2, row_low), features.index_select(2, row_high)
-    largest, magnitude = torch.maximum(top, bottom), torch.maximum(top.abs(), bottom.abs())
-    largest = torch.maximum(largest.index_select(3, col_low), largest.index_select(3, col_high))
-    magnitude = torch.maximum(
-        magnitude.index_select(3, col_low), magnitude.index_select(3, col_high)
-    )  # [n, U, Gy, Gx] each
-    bound = largest + magnitude * 2.0**-20
+    # Largest of the 4 neighbours (i, i + 1) x (j, j + 1) of every block, edges replicated,
+    # plus a rounding margin from the map's largest magnitude.
+    padded = F.pad(features, (0, 1, 0, 1), mode="replicate")  # [n, U, h + 1, w + 1]
+    rows_max = torch.maximum(padded[:, :, :-1], padded[:, :, 1:])  # [n, U, h, w + 1]
+    bound = torch.maximum(rows_max[..., :-1], rows_max[..., 1:])  # [n, U, h, w]
+    if row_low.numel() != h:
+        bound = bound.index_select(2, row_low)
+    if col_low.numel() != w:
+        bound = bound.index_select(3, col_low)  # [n, U, Gy, Gx]
+    bound += features.abs().amax(dim=(2, 3), keepdim=True) * 2.0**-20
     block = (bound >= thresholds.view(1, units, 1, 1)).nonzero()  # [B, 4]: n, u, gy, gx
     maps, gy, gx = block[:, 0] * units + block[:, 1], block[:, 2], block[:, 3]  # [B] each
     # Every pixel of the candidate blocks, dense [B, Ly, Lx], by the formula of
