@@ -14,7 +14,7 @@ The baseline's counts are checked against the metric's. It also prints the reali
 fraction of the pass-1 thresholds on 10^6 pixels per unit (all pixels, and sampled as
 :func:`ganlens.dissect.dissect` samples them) and the state sizes. Pass 1 is timed counting every
 pixel and, where the package can, counting ``--pixels-per-image`` stratified samples per image
-(2048 = 1/8 of 128 x 128: what ``dissect`` uses for a 1,024-image threshold set).
+(1024 = 1/16 of 128 x 128: what ``dissect`` uses for a 1,024-image threshold set).
 
 ``--baseline SRC`` compares with another copy of the package (e.g. ``git archive 5fdfe9b src | tar
 -x -C /tmp/base``, then ``--baseline /tmp/base/src``): this script is run alternately with each
@@ -173,7 +173,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--batches", type=int, default=3)
     parser.add_argument("--levels", type=int, default=100)
-    parser.add_argument("--pixels-per-image", type=int, default=2048)
+    parser.add_argument("--pixels-per-image", type=int, default=1024)
     parser.add_argument("--baseline", help="src folder of the package to compare with")
     parser.add_argument("--rounds", type=int, default=2, help="alternating runs per package")
     parser.add_argument("--json", action="store_true", help="print only the seconds as JSON")

@@ -9,7 +9,7 @@ Passes (each image is generated once per pass, featuremaps of all layers are rea
 forward pass with :func:`ganlens.hooks.trace`, and each image is segmented once for all layers):
 
 Pass 1 counts every upsampled pixel while the threshold set has fewer than ``QUANTILE_SAMPLES``
-(2^21) pixels per unit, and otherwise that many stratified random pixels per unit (evaluated
+(2^20) pixels per unit, and otherwise that many stratified random pixels per unit (evaluated
 at those pixels only): the realised top fraction on all pixels stays within 2 % of q from about
 10^6 samples on (:class:`~ganlens.metrics.UnitQuantile`). In pass 2 the counts are exact, and at
 one threshold per unit only the pixels of blocks whose 4 input neighbours can exceed it are
@@ -52,7 +52,7 @@ __all__ = ["THRESHOLD_MODES", "LabelSegmenter", "dissect"]
 
 THRESHOLD_MODES = ("quantile", "iqr")
 MAX_DEFAULT_RESOLUTION = 128
-QUANTILE_SAMPLES = 1 << 21  # sampled upsampled pixels per unit for the thresholds (pass 1)
+QUANTILE_SAMPLES = 1 << 20  # sampled upsampled pixels per unit for the thresholds (pass 1)
 
 
 def _pixels_per_image(num_images: int, size: int) -> int | None:
@@ -62,7 +62,7 @@ def _pixels_per_image(num_images: int, size: int) -> int | None:
 
     Example:
         >>> _pixels_per_image(1024, 128), _pixels_per_image(256, 32)
-        (2048, None)
+        (1024, None)
     """
     samples = -(-QUANTILE_SAMPLES // num_images)
     return samples if samples < size * size else None
