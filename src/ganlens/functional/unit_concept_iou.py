@@ -11,8 +11,13 @@ penalised in images without parts:
 ``k`` (the number of thresholds its activation exceeds, 0..B) is found by a binary search, and a
 histogram ``H[u, k, c]`` of (level, label) pairs is accumulated with ``bincount``;
 |A_ub AND S_c| is then a suffix sum of ``H`` over levels. The cost is one increment per (unit,
-labelled pixel, layer), the same for any B > 1 and independent of C; with one threshold only the
-pixels above it are visited (:mod:`ganlens.functional.unit_concept_kernels`). The histograms add
+labelled pixel, layer), the same for any B > 1 and independent of C. With one threshold only
+the blocks of output pixels whose 4 input neighbours can exceed it are upsampled, with the
+formula of :mod:`ganlens.functional.bilinear` (equal to ``F.interpolate`` to about one float32
+rounding, so a pixel within that of the threshold may count differently), and only the pixels
+above it are visited (:mod:`ganlens.functional.unit_concept_kernels`). Units and images are
+processed in chunks of at most ``_CHUNK_ELEMENTS`` upsampled values (a quarter of that at one
+threshold), so no full-resolution copy of all units of a batch is made. The histograms add
 across batches and processes. Labels equal to 0 are not counted; a label repeated in several
 layers of one pixel is counted once.
 """

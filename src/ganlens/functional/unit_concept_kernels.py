@@ -4,10 +4,12 @@ GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.1, eq. 1) nee
 threshold level and concept c, the number of pixels with r_u^up above the threshold that carry c.
 These kernels count one chunk of images; :mod:`ganlens.functional.unit_concept_iou` drives them.
 
-* :func:`_count_above` (one threshold per unit) visits only the pixels above the threshold
-  (about a fraction q of them) and gets the rest by subtraction from the label totals.
+* :func:`_count_above` (one threshold per unit) upsamples only the blocks of pixels whose 4
+  input neighbours can exceed the threshold (:func:`_active_pixels`), visits only the pixels
+  above it (about a fraction q of them) and gets the rest by subtraction from the label totals.
 * :func:`_count_levels` (B thresholds per unit) finds each pixel's level, the number of
-  thresholds it exceeds, by binary search and bins (level, label) pairs with one ``bincount``.
+  thresholds it exceeds, by binary search and bins (level, label) pairs with one ``bincount``
+  per label layer.
 """
 
 from __future__ import annotations
