@@ -19,9 +19,10 @@ from ganlens.data import SCENE_VOCABULARY, render_scene
 from ganlens.dissect.planted import PlantedSceneGenerator
 from ganlens.functional.information_quality import iqr_top_fractions
 from ganlens.hooks import trace
+from ganlens.metrics.distributed import all_reduce_sum
 from ganlens.metrics.top_activations import TopActivations
 from ganlens.metrics.unit_concept_iou import UnitConceptIoU
-from ganlens.metrics.unit_quantile import UnitQuantile, all_reduce_sum
+from ganlens.metrics.unit_quantile import UnitQuantile
 
 NUM_SAMPLES, BATCH = 36, 5
 PLANTED = ("sky", "cloud", "water", "road", "door")

@@ -12,6 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from ganlens.functional.bilinear import bilinear_upsample
 from ganlens.functional.unit_concept_iou import (
     _unit_concept_iou_update,
     sort_thresholds,
@@ -147,3 +148,43 @@ def test_bad_inputs_raise() -> None:
         unit_concept_iou(features, segmentation, thresholds, NUM_CONCEPTS, mode="other")
     with pytest.raises(ValueError, match="concept_categories"):
         unit_concept_iou(features, segmentation, thresholds, NUM_CONCEPTS, mode="category")
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "rectified", "tied"])
+def test_one_threshold_counts_equal_every_pixel_brute_force(kind: str) -> None:
+    # The single-threshold path upsamples only blocks whose 4 neighbours can exceed t; compare
+    # with every pixel of the same bilinear formula, including thresholds equal to pixel values,
+    # below every pixel and above every pixel.
+    generator = torch.Generator().manual_seed(5)
+    features = torch.randn(6, 5, 4, 6, generator=generator)
+    if kind != "gaussian":
+        features = features.relu()
+    size = (16, 21)
+    up = bilinear_upsample(features, size)  # [6, 5, 16, 21]
+    flat = up.transpose(0, 1).reshape(5, -1)  # [U, n * P]
+    # "tied": a value some pixels take exactly
+    thresholds = flat[:, 17].clone() if kind == "tied" else flat.quantile(0.97, dim=1)
+    thresholds[3], thresholds[4] = flat[3].min() - 1.0, flat[4].max()
+    segmentation = torch.randint(0, NUM_CONCEPTS, (6, 2, *size), generator=generator)
+    sorted_t, order = sort_thresholds(thresholds)
+    counts = unit_concept_counts(
+        _unit_concept_iou_update(features, segmentation, sorted_t, NUM_CONCEPTS, CATEGORIES), order
+    )
+    active = up > thresholds.view(1, 5, 1, 1)  # [n, U, S, S]
+    assert torch.equal(counts.activation[:, 0], active.sum(dim=(0, 2, 3)))
+    for c in range(1, NUM_CONCEPTS):
+        mask = (segmentation == c).any(dim=1).unsqueeze(1)  # [n, 1, S, S]
+        assert torch.equal(counts.intersection[:, 0, c], (active & mask).sum(dim=(0, 2, 3)))
+    assert int(counts.activation[4, 0]) == 0 and int(counts.activation[3, 0]) == 6 * 16 * 21
+
+
+@pytest.mark.parametrize("levels", [1, 4])
+def test_featuremaps_already_at_the_segmentation_size(levels: int) -> None:
+    features, segmentation, thresholds = random_case(n=5, units=3, levels=levels, seed=12)
+    features = F.interpolate(features, size=12, mode="bilinear", align_corners=False)  # no resize
+    expected_intersection, expected = reference(features, segmentation, thresholds, "unrestricted")
+    sorted_t, order = sort_thresholds(thresholds)
+    histograms = _unit_concept_iou_update(features, segmentation, sorted_t, NUM_CONCEPTS)
+    assert torch.equal(unit_concept_counts(histograms, order).intersection, expected_intersection)
+    iou = unit_concept_iou(features, segmentation, thresholds, NUM_CONCEPTS)  # [U, B, C]
+    torch.testing.assert_close(iou.double(), expected, atol=1e-6, rtol=0)

@@ -140,3 +140,41 @@ def test_narrow_distribution_needs_and_gets_more_mantissa_bits() -> None:
         thresholds = unit_quantile(features, q, 128, mantissa_bits=12, exponent_range=(0, 4))
         realised = (up > thresholds.view(1, -1, 1, 1)).double().mean(dim=(0, 2, 3))
         assert float((realised / q - 1).abs().max()) < 0.02
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_sampled_pixels_keep_the_realised_top_fraction_within_two_percent(kind: str) -> None:
+    # 2048 images, 512 of 64 x 64 upsampled pixels sampled per image: about 10^6 per unit.
+    generator = torch.Generator().manual_seed(11)
+    base = torch.randn(2048, 4, 8, 8, generator=generator)
+    features = {
+        "gaussian": base,
+        "rectified": base.relu(),
+        "lognormal": base.exp() * 100.0,
+        "sparse": (base - 2.0).relu() * 1e-3,
+    }[kind]
+    fractions = torch.tensor([0.005, 0.01], dtype=torch.float64)
+    histogram = _unit_quantile_update(features, 64, pixels_per_image=512)
+    assert int(histogram[0].sum()) == 2048 * 512
+    thresholds = _unit_quantile_compute(histogram, fractions, histogram_bin_edges())  # [4, 2]
+    above = torch.zeros(4, 2, dtype=torch.float64)
+    for part in features.split(256):
+        up = F.interpolate(part, size=64, mode="bilinear", align_corners=False)
+        above += (up.unsqueeze(2) > thresholds.view(1, 4, 2, 1, 1)).sum(dim=(0, 3, 4))
+    realised = above / (2048 * 64 * 64)  # on every pixel
+    assert float((realised / fractions - 1).abs().max()) < 0.02, realised
+
+
+def test_sampling_every_pixel_is_the_exact_histogram() -> None:
+    features = featuremaps("rectified", seed=6)[:5]
+    exact = _unit_quantile_update(features, resolution=16)
+    assert torch.equal(_unit_quantile_update(features, 16, pixels_per_image=256), exact)
+    sampled = _unit_quantile_update(features, 16, pixels_per_image=64)
+    assert sampled.sum(dim=1).tolist() == [5 * 64] * 4
+    # The sample of an image depends on its id only: batching does not change the histogram.
+    ids = torch.tensor([4, 9, 2, 0, 7])
+    whole = _unit_quantile_update(features, 16, pixels_per_image=64, image_ids=ids, seed=3)
+    parts = _unit_quantile_update(features[:2], 16, pixels_per_image=64, image_ids=ids[:2], seed=3)
+    parts += _unit_quantile_update(features[2:], 16, pixels_per_image=64, image_ids=ids[2:], seed=3)
+    assert torch.equal(whole, parts)
+    assert not torch.equal(whole, _unit_quantile_update(features, 16, pixels_per_image=64, seed=3))

@@ -8,7 +8,8 @@ import torch.nn.functional as F
 
 from ganlens.functional.information_quality import iqr_top_fractions
 from ganlens.functional.unit_quantile import unit_quantile
-from ganlens.metrics.unit_quantile import UnitQuantile, all_reduce_sum
+from ganlens.metrics.distributed import all_reduce_sum
+from ganlens.metrics.unit_quantile import UnitQuantile
 
 
 def batches(count: int, seed: int, units: int = 6) -> list[torch.Tensor]:
@@ -92,3 +93,16 @@ def test_bad_arguments_raise() -> None:
 def test_all_reduce_sum_without_process_group_is_identity() -> None:
     state = torch.arange(4)
     assert torch.equal(all_reduce_sum(state)[0], state)
+
+
+def test_sampled_metric_is_reproducible_and_counts_the_samples() -> None:
+    data = batches(4, seed=5)  # [5, 6, 4, 4] each, upsampled to 16 x 16
+    first, second = (UnitQuantile(6, 0.01, resolution=16, pixels_per_image=32) for _ in range(2))
+    for batch in data:
+        first.update(batch)
+        second.update(batch)
+    assert torch.equal(first.histogram, second.histogram)
+    assert first.histogram.sum(dim=1).tolist() == [4 * 5 * 32] * 6
+    assert torch.equal(first.clone().compute(), first.compute())
+    with pytest.raises(ValueError, match="pixels_per_image"):
+        UnitQuantile(6, pixels_per_image=0)

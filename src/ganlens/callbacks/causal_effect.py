@@ -20,7 +20,7 @@ from ganlens.callbacks.base import Monitor
 from ganlens.callbacks.logging import log_evaluation
 from ganlens.hooks import layers_run
 from ganlens.metrics.causal_effect import REGIONS, AverageCausalEffect
-from ganlens.metrics.unit_quantile import all_reduce_sum
+from ganlens.metrics.distributed import all_reduce_sum
 
 __all__ = ["CausalEffectMonitor"]
 

@@ -2,7 +2,7 @@
 
 GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.2) intervenes on units U of a
 layer at pixels P: ablation ``r' = (1 - alpha * P) * r`` and insertion
-``r' = (1 - alpha * P) * r + alpha * P * k`` (DESIGN.md section 4.4), and measures
+``r' = (1 - alpha * P) * r + alpha * P * k`` (section 3.2), and measures
 
     delta(U -> c) = E_z[mean_P s_c(x_inserted)] - E_z[mean_P s_c(x_ablated)]        (eq. 3)
 

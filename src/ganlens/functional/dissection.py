@@ -5,7 +5,7 @@ Networks", ICLR 2019, arXiv:1811.10597, section 3.1) compares each unit's featur
 to the segmentation resolution S, with the mask S_c of each concept c (eq. 1:
 IoU(u, c) = |A_u AND S_c| / |A_u OR S_c| with A_u = [r_u^up > t_u]).
 
-**Upsampling** (DESIGN.md section 4.1): bilinear with ``align_corners=False``, so the centre of
+**Upsampling** (paper section 3.1): bilinear with ``align_corners=False``, so the centre of
 output pixel ``i`` maps to input coordinate ``(i + 0.5) * h / S - 0.5``; pixel centres are aligned
 and masks never shift. Output pixels whose source coordinate falls outside the featuremap take the
 edge value (PyTorch clamps the coordinate).
@@ -155,7 +155,7 @@ def concept_category_index(vocabulary: Vocabulary) -> tuple[Tensor, tuple[str, .
 
 @dataclass(frozen=True)
 class LayerSummary:
-    """Summary of one dissected layer (DESIGN.md section 4.3).
+    """Summary of one dissected layer (GAN Dissection, section 3.1 and Fig. 6).
 
     Attributes:
         num_units: ``U``, units in the layer.

@@ -2,7 +2,7 @@
 
 GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.1 and appendix) chooses each
 unit's threshold by maximising the information quality ratio of the 2x2 contingency table of
-A = [r_u^up > t] and S = [pixel is c] (DESIGN.md section 4.2):
+A = [r_u^up > t] and S = [pixel is c]:
 
     IQR = I(A; S) / H(A, S),   I(A; S) = H(A) + H(S) - H(A, S),
 

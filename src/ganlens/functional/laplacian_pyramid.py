@@ -1,7 +1,7 @@
 """Laplacian pyramid with the 5x5 binomial kernel and mirror padding, as used by SWD.
 
 Karras et al., "Progressive Growing of GANs for Improved Quality, Stability, and Variation"
-(ICLR 2018, arXiv:1710.10196), appendix D; DESIGN.md section 4.5. The kernel is
+(ICLR 2018, arXiv:1710.10196), appendix D. The kernel is
 ``outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) / 256`` and padding mirrors without repeating the edge
 (``torch`` "reflect", ``scipy.ndimage`` "mirror"). ``pyramid_down`` blurs and keeps every second
 pixel; ``pyramid_up`` inserts zeros and blurs with 4x the kernel; level ``i`` of the pyramid is

@@ -1,7 +1,7 @@
 """Sliced Wasserstein Distance (SWD) between two image sets, as pure tensor functions.
 
 Follows Karras et al., "Progressive Growing of GANs for Improved Quality, Stability, and
-Variation" (ICLR 2018, arXiv:1710.10196), appendix D, as specified in DESIGN.md section 4.5:
+Variation" (ICLR 2018, arXiv:1710.10196), appendix D:
 
 1. Images become uint8 values: ``round((x + 1) * 127.5)`` clamped to ``[0, 255]`` (uint8 input is
    used as is), kept as float32.

@@ -2,7 +2,7 @@
 
 GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.1, eq. 1):
 IoU(u, c) = |A_u AND S_c| / |A_u OR S_c| with A_u = [r_u^up > t_u], summed over all probe pixels
-(``unrestricted``, DESIGN.md section 4.3). In ``category`` mode (NetDissect/Broden), |A_u| is
+(``unrestricted``, the paper's eq. 1). In ``category`` mode (NetDissect/Broden), |A_u| is
 counted only in images that contain some concept of c's category, so a part detector is not
 penalised in images without parts:
 |A_u OR S_c| = |A_u|_{images with category(c)} + |S_c| - |A_u AND S_c|.
@@ -11,8 +11,13 @@ penalised in images without parts:
 ``k`` (the number of thresholds its activation exceeds, 0..B) is found by a binary search, and a
 histogram ``H[u, k, c]`` of (level, label) pairs is accumulated with ``bincount``;
 |A_ub AND S_c| is then a suffix sum of ``H`` over levels. The cost is one increment per (unit,
-labelled pixel, layer), the same for any B > 1 and independent of C; with one threshold only the
-pixels above it are visited (:mod:`ganlens.functional.unit_concept_kernels`). The histograms add
+labelled pixel, layer), the same for any B > 1 and independent of C. With one threshold only
+the blocks of output pixels whose 4 input neighbours can exceed it are upsampled, with the
+formula of :mod:`ganlens.functional.bilinear` (equal to ``F.interpolate`` to about one float32
+rounding, so a pixel within that of the threshold may count differently), and only the pixels
+above it are visited (:mod:`ganlens.functional.unit_concept_kernels`). Units and images are
+processed in chunks of at most ``_CHUNK_ELEMENTS`` upsampled values (a quarter of that at one
+threshold), so no full-resolution copy of all units of a batch is made. The histograms add
 across batches and processes. Labels equal to 0 are not counted; a label repeated in several
 layers of one pixel is counted once.
 """
@@ -154,18 +159,23 @@ def _unit_concept_iou_update(
     num_categories = int(categories.max()) + 1 if categories.numel() else 0
     thresholds = sorted_thresholds.to(device=device, dtype=torch.float32)
     out = UnitConceptHistograms(
-        torch.zeros(num_units * levels * num_concepts, dtype=torch.long, device=device),
+        torch.zeros(num_units, levels, num_concepts, dtype=torch.long, device=device),
         torch.zeros(num_units, levels, dtype=torch.long, device=device),
         torch.zeros(num_units, levels, num_categories, dtype=torch.long, device=device),
         torch.zeros(num_concepts, dtype=torch.long, device=device),
         torch.tensor(segmentation.shape[0] * size[0] * size[1], dtype=torch.long, device=device),
     )
-    chunk = max(1, _CHUNK_ELEMENTS // (num_units * size[0] * size[1]))
+    # Bound the temporary memory: chunks of units and images of at most _CHUNK_ELEMENTS
+    # unit-pixels, so no full-resolution copy of all units of a batch is made.
+    # One threshold: about 50 bytes per upsampled pixel of a candidate block (all of them in
+    # the worst case, a threshold below every value), so a quarter of the elements.
+    limit = _CHUNK_ELEMENTS // 4 if num_levels == 1 else _CHUNK_ELEMENTS
+    unit_chunk = max(1, min(num_units, limit // (size[0] * size[1])))
+    chunk = max(1, limit // (unit_chunk * size[0] * size[1]))
     for part, labels in zip(
         torch.split(features, chunk), torch.split(segmentation, chunk), strict=True
     ):
         n = part.shape[0]
-        up = upsample_featuremaps(part, size).view(n, num_units, -1)  # [n, U, P]
         labels = _dedupe_labels(labels.long().view(n, labels.shape[1], -1).to(device))  # [n,K,P]
         labelled = labels != 0  # [n, K, P]
         image_index = torch.arange(n, device=device).view(-1, 1, 1).expand_as(labels)
@@ -173,16 +183,27 @@ def _unit_concept_iou_update(
             (image_index * num_concepts + labels)[labelled], minlength=n * num_concepts
         ).view(n, num_concepts)  # [n, C]
         out.concept.add_(per_image_concept.sum(dim=0))
-        if num_levels == 1:
-            per_image, level_concept = _count_above(up, thresholds, labels, per_image_concept)
-        else:
-            per_image, level_concept = _count_levels(up, thresholds, labels, num_concepts)
-        out.level.add_(per_image.sum(dim=0))
-        out.level_concept.add_(level_concept.view(-1))
-        for g in range(num_categories):
-            present = (per_image_concept[:, categories == g] > 0).any(dim=1)  # [n]
-            out.level_category[:, :, g].add_(per_image[present].sum(dim=0))
-    return out._replace(level_concept=out.level_concept.view(num_units, levels, num_concepts))
+        present = [
+            (per_image_concept[:, categories == g] > 0).any(dim=1) for g in range(num_categories)
+        ]  # G x [n]: images holding some concept of category g
+        for start in range(0, num_units, unit_chunk):
+            units = slice(start, start + unit_chunk)
+            maps = part[:, units].float()  # [n, u, h, w]
+            if num_levels == 1:
+                per_image, level_concept = _count_above(
+                    maps, thresholds[units], labels, per_image_concept, (size[0], size[1])
+                )
+            else:
+                up = upsample_featuremaps(maps.transpose(0, 1), size)  # [u, n, S, S]
+                up = up.reshape(up.shape[0], n, -1).contiguous()  # [u, n, P]
+                per_image, level_concept = _count_levels(
+                    up, thresholds[units], labels, num_concepts
+                )
+            out.level[units] += per_image.sum(dim=0)
+            out.level_concept[units] += level_concept
+            for g in range(num_categories):
+                out.level_category[units, :, g] += per_image[present[g]].sum(dim=0)
+    return out
 
 
 def unit_concept_counts(histograms: UnitConceptHistograms, order: Tensor) -> UnitConceptCounts:

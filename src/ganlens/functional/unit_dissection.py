@@ -2,8 +2,8 @@
 
 GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.1): each unit u is labelled
 with the concept of highest IoU(u, c) (eq. 1) at its threshold t_u, and is interpretable when
-that IoU exceeds a cut-off (0.05; in the ``iqr`` threshold mode also IQR > 0.01), DESIGN.md
-sections 4.2-4.3. With B candidate levels per unit the level is chosen by the IQR search of
+that IoU exceeds a cut-off (0.05; in the ``iqr`` threshold mode also IQR > 0.01).
+ With B candidate levels per unit the level is chosen by the IQR search of
 :mod:`ganlens.functional.information_quality`, on these counts or given from a held-out set.
 """
 

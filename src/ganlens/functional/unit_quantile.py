@@ -2,7 +2,7 @@
 
 GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.1) thresholds each unit at
 t_u with P(r_u^up > t_u) = q, the top-q quantile of the unit's upsampled activations over the
-probe set (DESIGN.md section 4.2, ``quantile`` policy; NetDissect uses q = 0.005, later work 0.01).
+probe set (the ``quantile`` policy; NetDissect uses q = 0.005, later work 0.01).
 The IQR policy needs the same statistic at B top fractions at once.
 
 **Sketch.** Every unit keeps one fixed histogram whose bins come from the float32 bit pattern, so
@@ -36,6 +36,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from ganlens.functional.bilinear import bilinear_at, sample_positions
 from ganlens.functional.dissection import check_featuremaps, upsample_featuremaps
 
 __all__ = [
@@ -140,6 +141,9 @@ def _unit_quantile_update(
     resolution: int | None = None,
     mantissa_bits: int = MANTISSA_BITS,
     exponent_range: tuple[int, int] = EXPONENT_RANGE,
+    pixels_per_image: int | None = None,
+    image_ids: Tensor | None = None,
+    seed: int = 0,
 ) -> Tensor:
     """Histogram of each unit's (upsampled) activations in one batch.
 
@@ -148,23 +152,47 @@ def _unit_quantile_update(
         resolution: Upsample to ``S x S`` first (bilinear, centres aligned); None keeps ``h x w``.
         mantissa_bits: ``m`` of the histogram.
         exponent_range: ``(e_min, e_max)`` of the histogram.
+        pixels_per_image: Count only this many stratified random pixels of each image (the
+            same for all its units; :func:`~ganlens.functional.bilinear.sample_positions`),
+            evaluated with :func:`~ganlens.functional.bilinear.bilinear_at`; None (or at least
+            ``S * S``) counts every pixel.
+        image_ids: int64 ``[N]`` ids of the images for the sampled positions (default
+            ``0 .. N-1``): give each image's index in the whole set to make the sample
+            independent of batching and of the split over processes.
+        seed: Seed of the sampled positions.
 
     Returns:
         int64 ``[U, bins]`` counts, on the features' device.
     """
     check_featuremaps(features)
     num_units = features.shape[1]
+    size = (resolution or features.shape[2], resolution or features.shape[3])
     bins = num_histogram_bins(mantissa_bits, exponent_range)
     histogram = torch.zeros(num_units * bins, dtype=torch.long, device=features.device)
-    # Bound the temporary memory: upsample and bin a few images at a time.
-    pixels = num_units * (resolution or features.shape[2]) * (resolution or features.shape[3])
-    chunk = max(1, (1 << 23) // max(pixels, 1))
     offsets = torch.arange(num_units, device=features.device, dtype=torch.int32) * bins
-    offsets = offsets.view(1, -1, 1, 1)
-    for part in torch.split(features, chunk):
-        up = part if resolution is None else upsample_featuremaps(part, resolution)  # [n,U,S,S]
-        index = _histogram_bin_index(up, mantissa_bits, exponent_range, offsets)  # [n,U,S,S]
-        histogram += torch.bincount(index.view(-1), minlength=num_units * bins)
+    sampled = pixels_per_image is not None and pixels_per_image < size[0] * size[1]
+    per_image = pixels_per_image if sampled and pixels_per_image else size[0] * size[1]
+    # Bound the temporary memory: bin chunks of images and units of at most 2^23 unit-pixels
+    # (no full-resolution copy of all units of a batch).
+    unit_chunk = max(1, min(num_units, (1 << 23) // per_image))
+    chunk = max(1, (1 << 23) // (unit_chunk * per_image))
+    ids = torch.arange(features.shape[0]) if image_ids is None else image_ids.cpu().long()
+    for part, part_ids in zip(torch.split(features, chunk), torch.split(ids, chunk), strict=True):
+        if sampled:
+            flat = sample_positions(part_ids, size[0] * size[1], per_image, seed)
+            flat = flat.to(part.device)
+        for start in range(0, num_units, unit_chunk):
+            maps = part[:, start : start + unit_chunk].float()  # [n, u, h, w]
+            shift = offsets[: maps.shape[1]].view(1, -1, 1)
+            if sampled:
+                values = bilinear_at(maps, flat // size[1], flat % size[1], size)  # [n, u, m]
+            elif resolution is None:
+                values = maps.flatten(2)
+            else:
+                values = upsample_featuremaps(maps, resolution).flatten(2)  # [n, u, S * S]
+            index = _histogram_bin_index(values, mantissa_bits, exponent_range, shift)
+            counts = torch.bincount(index.view(-1), minlength=maps.shape[1] * bins)
+            histogram[start * bins : start * bins + counts.numel()] += counts
     return histogram.view(num_units, bins)
 
 

@@ -3,7 +3,7 @@
 GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.2, eq. 3):
 ``delta(U -> c) = E_z[mean_P s_c(x_inserted)] - E_z[mean_P s_c(x_ablated)]`` with ablation
 ``r' = (1 - alpha P) r`` and insertion ``r' = (1 - alpha P) r + alpha P k`` at one layer
-(DESIGN.md section 4.4). The math lives in :mod:`ganlens.functional.causal_effect`; this class
+(section 3.2). The math lives in :mod:`ganlens.functional.causal_effect`; this class
 runs the generator under :func:`ganlens.hooks.intervene`, segments, and sums.
 """
 

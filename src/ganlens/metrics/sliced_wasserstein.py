@@ -2,8 +2,7 @@
 
 The metric only holds fixed-shape patch-descriptor buffers; the math lives in
 :mod:`ganlens.functional.sliced_wasserstein` (Karras et al., "Progressive Growing of GANs for
-Improved Quality, Stability, and Variation", ICLR 2018, arXiv:1710.10196, appendix D; DESIGN.md
-section 4.5).
+Improved Quality, Stability, and Variation", ICLR 2018, arXiv:1710.10196, appendix D).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.1, eq. 1):
 IoU(u, c) = |A_u AND S_c| / |A_u OR S_c| with A_u = [r_u^up > t_u], the IQR threshold search and
-the layer summary of DESIGN.md sections 4.2-4.3. The metric holds sum-mergeable level histograms;
+the layer summary (section 3.1). The metric holds sum-mergeable level histograms;
 the math lives in :mod:`ganlens.functional.unit_concept_iou`,
 :mod:`ganlens.functional.information_quality` and :mod:`ganlens.functional.unit_dissection`.
 """
@@ -57,7 +57,7 @@ class UnitConceptIoU(Metric):
 
     e.g. 512 units, 150 concepts, 3 categories: 1.26 MB at one threshold, 63.7 MB at B = 100
     levels (the IQR search). ``dist_sync_fn=all_reduce_sum`` (from
-    :mod:`ganlens.metrics.unit_quantile`) keeps a DDP sync at one copy of the state.
+    :mod:`ganlens.metrics.distributed`) keeps a DDP sync at one copy of the state.
 
     Args:
         vocabulary: Concepts the segmentation labels index (``C = len(vocabulary)``).
