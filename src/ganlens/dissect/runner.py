@@ -26,6 +26,8 @@ By default the runner works in one process and its metrics do not sync. With ``d
 inside an initialised ``torch.distributed`` group, every process dissects its contiguous share of
 each latent set and the metric states sync on compute (sum states by all-reduce), so every
 process returns the single-process result; all processes must make the call.
+
+(Over 300 lines: the two passes share their batching, sharding and chunking helpers.)
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ processed in chunks of at most ``_CHUNK_ELEMENTS`` upsampled values (a quarter o
 threshold), so no full-resolution copy of all units of a batch is made. The histograms add
 across batches and processes. Labels equal to 0 are not counted; a label repeated in several
 layers of one pixel is counted once.
+
+(Over 300 lines: the update, the level counts and the compute of one metric stay together, as
+the torchmetrics functional convention has them.)
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ writer.) W&B flattens logged dicts into items with a ``nested_key`` path: :func:
 joins the path with ``"/"`` and folds a media object (a group of items with a ``_type`` member)
 back into its reference dict, e.g. ``{"_type": "table-file", "path": "media/table/...", ...}``.
 Media files live under the run's ``files/`` folder, beside the ``.wandb`` file.
+
+(Over 300 lines: a reader of one file format, from its block framing to its history rows.)
 """
 
 from __future__ import annotations
