@@ -12,7 +12,7 @@ def test_help_runs_as_a_user_types_it(capsys):
     out = capsys.readouterr().out
     for flag in ("--steps", "--out", "--augment-probability", "--zoom-probability", "--threads"):
         assert flag in out
-    assert "(default: 5000)" in out
+    assert "default: 5000)" in out
 
 
 def test_tiny_run_writes_loadable_weights(tmp_path):
