@@ -112,7 +112,8 @@ def fit(
 ) -> subprocess.CompletedProcess[str]:
     """``train.py fit --config run.yaml --ckpt_path last`` (and ``extra``) in ``folder``."""
     (folder / "run.yaml").write_text(CONFIG.format(epochs=EPOCHS, point=point, epoch=epoch))
-    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true",
+    inherited = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}  # see test_train_cli
+    env = {**inherited, "WANDB_MODE": "offline", "WANDB_SILENT": "true",
            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "tests")])}  # fmt: skip
     command = [sys.executable, str(ROOT / "train.py"), "fit", "--config", "run.yaml"]
     command += ["--ckpt_path", "last", *extra]
