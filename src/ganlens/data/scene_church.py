@@ -22,11 +22,9 @@ import numpy as np
 from ganlens.data.scene_layout import (
     Building,
     SceneLayout,
-    _clouds,
     _free_ground,
     _hsv,
-    _mountains,
-    _sky,
+    _scenery,
     _tree,
     _windows,
 )
@@ -98,27 +96,7 @@ def sample_church_layout(rng: np.random.Generator) -> SceneLayout:
         (1, True)
     """
     horizon = float(rng.uniform(0.5, 0.64))
-    sky_top, sky_bottom, cloud_color = _sky(rng)
-    water = (horizon, horizon + float(rng.uniform(0.03, 0.07))) if rng.random() < 0.2 else None
-    layout = SceneLayout(
-        horizon=horizon,
-        sky_top=sky_top,
-        sky_bottom=sky_bottom,
-        clouds=_clouds(rng, horizon, cloud_color),
-        mountains=_mountains(rng) if rng.random() < 0.3 else None,
-        grass_color=_hsv(rng, (60, 130), (0.4, 0.75), (0.35, 0.7)),
-        water=water,
-        water_color=_hsv(rng, (195, 225), (0.4, 0.75), (0.3, 0.6)),
-        road=None,
-        road_color=_hsv(rng, (0, 360), (0.0, 0.08), (0.25, 0.45)),
-        light=(
-            float(rng.uniform(0.85, 1.1)),
-            float(rng.uniform(-0.25, 0.25)),
-            float(rng.uniform(-0.15, 0.15)),
-        ),
-        noise=float(rng.uniform(0.005, 0.03)),
-        texture_offset=(float(rng.uniform(0, 1)), float(rng.uniform(0, 1))),
-    )
+    layout = _scenery(rng, horizon, water_chance=0.2, water_depth=(0.03, 0.07), mountain_chance=0.3)
     base = float(rng.uniform(0.8, 0.9))
     if rng.random() < 0.4:
         layout.road = (base, min(0.99, base + float(rng.uniform(0.05, 0.09))))

@@ -295,6 +295,43 @@ def _free_ground(layout: SceneLayout, margin: float) -> list[tuple[float, float]
     return [(lo, hi) for lo, hi in bands if hi > lo]
 
 
+def _scenery(
+    rng: np.random.Generator,
+    horizon: float,
+    *,
+    water_chance: float,
+    water_depth: tuple[float, float],
+    mountain_chance: float,
+) -> SceneLayout:
+    """Sky, clouds, mountains, lake, colours and lighting of a scene; no buildings or trees yet.
+
+    Shared by every framing; the order of the draws from ``rng`` is part of each world's
+    determinism.
+    """
+    sky_top, sky_bottom, cloud_color = _sky(rng)
+    lake = rng.random() < water_chance
+    water = (horizon, horizon + float(rng.uniform(*water_depth))) if lake else None
+    return SceneLayout(
+        horizon=horizon,
+        sky_top=sky_top,
+        sky_bottom=sky_bottom,
+        clouds=_clouds(rng, horizon, cloud_color),
+        mountains=_mountains(rng) if rng.random() < mountain_chance else None,
+        grass_color=_hsv(rng, (60, 130), (0.4, 0.75), (0.35, 0.7)),
+        water=water,
+        water_color=_hsv(rng, (195, 225), (0.4, 0.75), (0.3, 0.6)),
+        road=None,
+        road_color=_hsv(rng, (0, 360), (0.0, 0.08), (0.25, 0.45)),
+        light=(
+            float(rng.uniform(0.85, 1.1)),
+            float(rng.uniform(-0.25, 0.25)),
+            float(rng.uniform(-0.15, 0.15)),
+        ),
+        noise=float(rng.uniform(0.005, 0.03)),
+        texture_offset=(float(rng.uniform(0, 1)), float(rng.uniform(0, 1))),
+    )
+
+
 def sample_layout(rng: np.random.Generator) -> SceneLayout:
     """Draw one random scene layout.
 
@@ -311,27 +348,7 @@ def sample_layout(rng: np.random.Generator) -> SceneLayout:
         True
     """
     horizon = float(rng.uniform(0.38, 0.56))
-    sky_top, sky_bottom, cloud_color = _sky(rng)
-    water = (horizon, horizon + float(rng.uniform(0.04, 0.1))) if rng.random() < 0.35 else None
-    layout = SceneLayout(
-        horizon=horizon,
-        sky_top=sky_top,
-        sky_bottom=sky_bottom,
-        clouds=_clouds(rng, horizon, cloud_color),
-        mountains=_mountains(rng) if rng.random() < 0.5 else None,
-        grass_color=_hsv(rng, (60, 130), (0.4, 0.75), (0.35, 0.7)),
-        water=water,
-        water_color=_hsv(rng, (195, 225), (0.4, 0.75), (0.3, 0.6)),
-        road=None,
-        road_color=_hsv(rng, (0, 360), (0.0, 0.08), (0.25, 0.45)),
-        light=(
-            float(rng.uniform(0.85, 1.1)),
-            float(rng.uniform(-0.25, 0.25)),
-            float(rng.uniform(-0.15, 0.15)),
-        ),
-        noise=float(rng.uniform(0.005, 0.03)),
-        texture_offset=(float(rng.uniform(0, 1)), float(rng.uniform(0, 1))),
-    )
+    layout = _scenery(rng, horizon, water_chance=0.35, water_depth=(0.04, 0.1), mountain_chance=0.5)
     if rng.random() < 0.5:
         road_top = float(rng.uniform(layout.ground_top + 0.12, 0.8))
         layout.road = (road_top, min(0.97, road_top + float(rng.uniform(0.06, 0.12))))
