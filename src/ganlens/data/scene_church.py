@@ -22,6 +22,7 @@ import numpy as np
 from ganlens.data.scene_layout import (
     Building,
     SceneLayout,
+    _finish_building,
     _free_ground,
     _hsv,
     _scenery,
@@ -57,28 +58,8 @@ def _church(rng: np.random.Generator, base: float) -> Building:
     door_x = x0 + width / 2 + float(rng.uniform(-0.15, 0.15)) * width - door_w / 2
     door = (door_x, base - door_h, door_x + door_w, base)
     windows = _windows(rng, wall, door, CHURCH_WINDOW_CELL)
-    window_color = (
-        _hsv(rng, (40, 55), (0.4, 0.7), (0.85, 1.0))
-        if rng.random() < 0.25
-        else _hsv(rng, (190, 230), (0.3, 0.6), (0.15, 0.45))
-    )
-    return Building(
-        wall=wall,
-        wall_color=wall_color,
-        brick=brick,
-        roof="flat" if flat else "pitched",
-        roof_height=roof_height,
-        roof_color=_hsv(rng, (0, 30), (0.3, 0.7), (0.25, 0.55)),
-        dome=dome,
-        dome_color=_hsv(
-            rng, (35, 55) if rng.random() < 0.5 else (150, 190), (0.4, 0.8), (0.55, 0.9)
-        ),
-        door=door,
-        door_color=_hsv(rng, (0, 360) if rng.random() < 0.3 else (15, 35), (0.4, 0.8), (0.2, 0.5)),
-        windows=windows,
-        window_color=window_color,
-        frame_color=_hsv(rng, (0, 360), (0.0, 0.1), (0.85, 1.0)),
-    )
+    roof = "flat" if flat else "pitched"
+    return _finish_building(rng, wall, wall_color, brick, roof, roof_height, dome, door, windows)
 
 
 def sample_church_layout(rng: np.random.Generator) -> SceneLayout:

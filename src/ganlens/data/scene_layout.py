@@ -176,6 +176,42 @@ def _mountains(rng: np.random.Generator) -> Mountains:
     return Mountains(peaks, color, bool(rng.random() < 0.4))
 
 
+def _finish_building(
+    rng: np.random.Generator,
+    wall: tuple[float, float, float, float],
+    wall_color: Color,
+    brick: bool,
+    roof: str,
+    roof_height: float,
+    dome: tuple[float, float, float] | None,
+    door: tuple[float, float, float, float] | None,
+    windows: list[tuple[float, float, float, float]],
+) -> Building:
+    """A building from its geometry, drawing its remaining colours (shared by every framing)."""
+    window_color = (
+        _hsv(rng, (40, 55), (0.4, 0.7), (0.85, 1.0))
+        if rng.random() < 0.25
+        else _hsv(rng, (190, 230), (0.3, 0.6), (0.15, 0.45))
+    )
+    return Building(
+        wall=wall,
+        wall_color=wall_color,
+        brick=brick,
+        roof=roof,
+        roof_height=roof_height,
+        roof_color=_hsv(rng, (0, 30), (0.3, 0.7), (0.25, 0.55)),
+        dome=dome,
+        dome_color=_hsv(
+            rng, (35, 55) if rng.random() < 0.5 else (150, 190), (0.4, 0.8), (0.55, 0.9)
+        ),
+        door=door,
+        door_color=_hsv(rng, (0, 360) if rng.random() < 0.3 else (15, 35), (0.4, 0.8), (0.2, 0.5)),
+        windows=windows,
+        window_color=window_color,
+        frame_color=_hsv(rng, (0, 360), (0.0, 0.1), (0.85, 1.0)),
+    )
+
+
 def _building(rng: np.random.Generator, x0: float, width: float, base: float) -> Building:
     height = min(rng.uniform(0.16, 0.4), base - 0.14)
     wall = (x0, base - height, x0 + width, base)
@@ -199,29 +235,8 @@ def _building(rng: np.random.Generator, x0: float, width: float, base: float) ->
         door_h = min(max(0.05, height * rng.uniform(0.3, 0.45)), height - 0.03)
         door_x = rng.uniform(x0 + 0.15 * width, x0 + 0.85 * width - door_w)
         door = (door_x, base - door_h, door_x + door_w, base)
-    windows = _windows(rng, wall, door)
-    window_color = (
-        _hsv(rng, (40, 55), (0.4, 0.7), (0.85, 1.0))
-        if rng.random() < 0.25
-        else _hsv(rng, (190, 230), (0.3, 0.6), (0.15, 0.45))
-    )
-    return Building(
-        wall=wall,
-        wall_color=wall_color,
-        brick=brick,
-        roof=roof,
-        roof_height=roof_height,
-        roof_color=_hsv(rng, (0, 30), (0.3, 0.7), (0.25, 0.55)),
-        dome=dome,
-        dome_color=_hsv(
-            rng, (35, 55) if rng.random() < 0.5 else (150, 190), (0.4, 0.8), (0.55, 0.9)
-        ),
-        door=door,
-        door_color=_hsv(rng, (0, 360) if rng.random() < 0.3 else (15, 35), (0.4, 0.8), (0.2, 0.5)),
-        windows=windows,
-        window_color=window_color,
-        frame_color=_hsv(rng, (0, 360), (0.0, 0.1), (0.85, 1.0)),
-    )
+    return _finish_building(rng, wall, wall_color, brick, roof, roof_height, dome, door,
+                            _windows(rng, wall, door))  # fmt: skip
 
 
 def _windows(
