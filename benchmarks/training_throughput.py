@@ -23,6 +23,8 @@ from ganlens.training.losses import critic_loss, generator_loss, gradient_penalt
 NETWORKS = {  # name: (final resolution, latent size, fmap_base, fmap_max, batch size per phase)
     "tiny_cpu": (16, 32, 128, 32, (16, 16, 16)),
     "scene_cpu_32": (32, 128, 512, 128, (32,) * 4),
+    "scene_cpu_64": (64, 128, 512, 128, (32,) * 5),
+    "scene_cpu_64_narrow": (64, 128, 256, 128, (32,) * 5),
     "scene_gpu_64": (64, 256, 2048, 256, (256, 256, 256, 128, 128)),
     "scene_gpu_128": (128, 512, 4096, 512, (64, 64, 64, 64, 32, 32)),
     "lsun_256": (256, 512, 8192, 512, (16,) * 7),

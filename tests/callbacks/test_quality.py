@@ -136,11 +136,23 @@ def test_inception_weights_give_quality_fid(tmp_path, monkeypatch):
     assert row["quality/resolution"] == 16 and {"quality/swd_16px", "quality/swd_floor"} <= set(row)
 
 
+def test_every_n_images_evaluates_after_the_batch_that_passes_each_multiple(tmp_path):
+    monitor = ImageQualityMonitor(num_images=N, batch_size=16, every_n_images=70, alternative=None)
+    gan, data = tiny_gan(), SceneDataModule(32, 16, train_size=2 * N, val_size=16, num_workers=0)
+    trainer = tiny_trainer(tmp_path, [monitor])  # 16 images a batch, 192 in all
+    trainer.fit(gan, datamodule=data)
+    rows = quality_rows(trainer)  # 70 and 140 are passed by the batches ending at 80 and 144
+    assert [row["quality/images_shown"] for row in rows] == [80, 144]
+    assert [row["quality/resolution"] for row in rows] == [16, 32]  # 16 px from 80, 32 from 144
+    assert monitor.state_dict()["images_block"] == 2
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
         ({"num_images": 1}, "num_images must be an integer >= 2, got 1"),
         ({"every_n_epochs": 0}, "every_n_epochs must be an integer >= 1, got 0"),
+        ({"every_n_images": 0}, "every_n_images must be an integer >= 1 or None, got 0"),
         ({"batch_size": 0}, "batch_size must be an integer >= 1"),
         ({"alternative": "inception"}, "alternative must be 'segmenter' or None, got 'inception'"),
         ({"inception_weights": "/no/such.pth"}, "inception_weights must be an existing file"),

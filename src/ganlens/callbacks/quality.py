@@ -67,7 +67,9 @@ class ImageQualityMonitor(Monitor):
 
     Args:
         num_images: N, images per set (fake, real, real floor); at least 2.
-        every_n_epochs: Evaluate after every this many epochs.
+        every_n_epochs: Evaluate after every this many epochs (when ``every_n_images`` is None).
+        every_n_images: Instead, evaluate after the training batch with which the module's
+            ``images_shown`` passes each multiple of this many real images.
         seed: Seed of the latent bank, the real-image choice and SWD's patches and directions.
         batch_size: Images generated and embedded at a time.
         inception_weights: Path to torch-fidelity's Inception-v3 state dict
@@ -89,6 +91,7 @@ class ImageQualityMonitor(Monitor):
         self,
         num_images: int = 256,
         every_n_epochs: int = 1,
+        every_n_images: int | None = None,
         seed: int = 0,
         batch_size: int = 64,
         inception_weights: str | None = None,
@@ -113,7 +116,7 @@ class ImageQualityMonitor(Monitor):
                 f"real_images must have shape [M >= {2 * num_images}, 3, R, R], "
                 f"got {list(real_images.shape)}"
             )
-        super().__init__(num_images, every_n_epochs, seed=seed)
+        super().__init__(num_images, every_n_epochs, every_n_images, seed)
         self.num_images = num_images
         self.batch_size, self.inception_weights = batch_size, inception_weights
         self.alternative, self.real_source = alternative, real_images
