@@ -17,8 +17,9 @@ from pathlib import Path
 
 from jsonargparse import ArgumentParser
 
-from ganlens.applications.commands import run_artifacts, run_compare, run_context
-from ganlens.applications.settings import ArtifactsSettings, CompareSettings, ContextSettings
+from ganlens.commands.artifacts import ArtifactsSettings, run_artifacts
+from ganlens.commands.compare import CompareSettings, run_compare
+from ganlens.commands.context import ContextSettings, run_context
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

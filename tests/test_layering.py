@@ -2,7 +2,7 @@
 
 Layers, bottom to top (a module may import its own layer or lower ones, never higher ones, and
 imports between modules of one layer must not form a cycle):
-io, settings, hooks, charts, data -> functional, models, segment -> metrics, training ->
+io, settings, options, hooks, charts, data -> functional, models, segment -> metrics, training ->
 dissect, ace, applications, sources -> callbacks, report, paint -> commands, fit -> cli.
 """
 
@@ -16,7 +16,7 @@ import pytest
 
 PACKAGE = Path(__file__).parents[1] / "src" / "ganlens"
 LAYERS = [
-    {"<root>", "io", "settings", "hooks", "charts", "data"},
+    {"<root>", "io", "settings", "options", "hooks", "charts", "data"},
     {"functional", "models", "segment"},
     {"metrics", "training"},
     {"dissect", "ace", "applications", "sources"},

@@ -13,8 +13,10 @@ Subcommands (``ganlens SUBCOMMAND --help`` lists each one's options):
 * ``scenes``: render a grid of scene-world images with their labels;
 * ``segmenter``: train the scene-world segmenter.
 
-Every subcommand but ``fit`` is a settings dataclass (its fields are the flags, their defaults
-and ``--help`` text) and a function that runs it; :data:`COMMANDS` names both by import path,
+Every subcommand but ``fit`` is ``ganlens.commands.<name>``: a frozen, keyword-only settings
+dataclass composed of the shared option groups of :mod:`ganlens.options` (its fields are the
+flags, their defaults and ``--help`` text; its checks run when it is built) and
+``run(settings) -> int``; :data:`COMMANDS` names both by import path,
 so ``ganlens --help`` imports neither torch nor Lightning. A user error (a bad value, a missing
 file) prints one line ``ganlens CMD: error: ...`` and exits with status 2; ``--debug`` (or
 ``GANLENS_DEBUG=1``) shows the traceback instead.
@@ -71,23 +73,23 @@ COMMANDS: dict[str, Command] = {
         "fit the average causal effect of units on concepts",
     ),
     "paint": Command(
-        "ganlens.paint.settings:PaintSettings",
-        "ganlens.paint.command:run_paint",
+        "ganlens.commands.paint:PaintSettings",
+        "ganlens.commands.paint:run_paint",
         "paint with units: serve a GANPaint page on loopback",
     ),
     "artifacts": Command(
-        "ganlens.applications.settings:ArtifactsSettings",
-        "ganlens.applications.commands:run_artifacts",
+        "ganlens.commands.artifacts:ArtifactsSettings",
+        "ganlens.commands.artifacts:run_artifacts",
         "find the units that cause artifacts, and repair the generator by ablating them",
     ),
     "context": Command(
-        "ganlens.applications.settings:ContextSettings",
-        "ganlens.applications.commands:run_context",
+        "ganlens.commands.context:ContextSettings",
+        "ganlens.commands.context:run_context",
         "insert a concept's units at every location: where can it appear?",
     ),
     "compare": Command(
-        "ganlens.applications.settings:CompareSettings",
-        "ganlens.applications.commands:run_compare",
+        "ganlens.commands.compare:CompareSettings",
+        "ganlens.commands.compare:run_compare",
         "compare two checkpoints or dissections: units per layer and category, lineage",
     ),
     "summary": Command(
@@ -165,7 +167,7 @@ def run_command(name: str, settings: Any, prog: str = PROG, debug: bool = False)
 
     Example:
         >>> from ganlens.commands.report import ReportSettings
-        >>> run_command("report", ReportSettings("/nonexistent"))
+        >>> run_command("report", ReportSettings(directory="/nonexistent"))
         2
     """
     handler = logging.StreamHandler(sys.stderr)
@@ -192,7 +194,7 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         >>> main(["report", "/nonexistent"])
         2
     """
-    from ganlens.settings import settings_from_namespace
+    from ganlens.settings import deprecated_flags, settings_from_namespace
 
     arguments = list(sys.argv[1:] if argv is None else argv)
     debug = os.environ.get("GANLENS_DEBUG", "") not in ("", "0")
@@ -204,6 +206,8 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     debug = debug or bool(config.debug)
     name = str(config.subcommand)
     settings_class = pkgutil.resolve_name(COMMANDS[name].settings)
+    for old, new in deprecated_flags(settings_class, arguments):
+        print(f"{prog} {name}: warning: {old} is deprecated; use {new}", file=sys.stderr)
     try:
         settings = settings_from_namespace(settings_class, config[name])
     except USER_ERRORS as error:  # a settings class validates its values in __post_init__

@@ -5,7 +5,8 @@ docstring's ``Args:`` section) and a function that runs it. :func:`add_settings_
 fields into jsonargparse arguments: ``batch_size`` becomes ``--batch-size`` (also accepted as
 ``--batch_size``), a ``bool`` becomes a switch (``--quiet`` / ``--no-quiet``), a ``list`` takes
 several values (``--layers layer2 layer4``), a ``Literal`` lists its choices, and a field without a
-default is positional, or a required option when its metadata says ``{"option": True}``. ``--config
+default is positional, or a required option when its metadata says ``{"option": True}``; a
+field's metadata ``{"aliases": ("--old-name",)}`` keeps deprecated spellings working. ``--config
 FILE.yaml`` sets any of them from YAML (jsonargparse). Only the standard library and jsonargparse
 are imported, so ``--help`` is fast.
 """
@@ -15,16 +16,18 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypeVar, Union
 
-__all__ = ["add_settings_arguments", "field_help", "settings_from_namespace"]
+__all__ = ["add_settings_arguments", "deprecated_flags", "field_help", "settings_from_namespace"]
 
 T = TypeVar("T")
 
 
 def field_help(settings: type) -> dict[str, str]:
-    """Help text of each field, from the ``Args:`` section of the class docstring.
+    """Help text of each field, from the ``Args:`` sections of the class and its bases.
+
+    A field documented by several classes of the hierarchy takes the most derived text.
 
     Example:
         >>> @dataclasses.dataclass
@@ -40,8 +43,11 @@ def field_help(settings: type) -> dict[str, str]:
     """
     import docstring_parser  # a jsonargparse[signatures] dependency
 
-    parsed = docstring_parser.parse(settings.__doc__ or "")
-    return {p.arg_name: " ".join((p.description or "").split()) for p in parsed.params}
+    helps: dict[str, str] = {}
+    for cls in reversed(settings.__mro__):  # option groups first; a command's own text wins
+        parsed = docstring_parser.parse(vars(cls).get("__doc__") or "")
+        helps.update({p.arg_name: " ".join((p.description or "").split()) for p in parsed.params})
+    return helps
 
 
 def _optional(hint: Any) -> tuple[Any, bool]:
@@ -52,6 +58,35 @@ def _optional(hint: Any) -> tuple[Any, bool]:
         if len(rest) == 1:
             return rest[0], True
     return hint, False
+
+
+def _ordered_fields(settings: type) -> list[dataclasses.Field[Any]]:
+    """The fields of ``settings``: the class's own first, then each option group's in turn."""
+    fields = {f.name: f for f in dataclasses.fields(settings)}
+    ordered: dict[str, dataclasses.Field[Any]] = {}
+    for cls in settings.__mro__:
+        for name in vars(cls).get("__annotations__", {}):
+            if name in fields:
+                ordered.setdefault(name, fields[name])
+    return list(ordered.values())
+
+
+def deprecated_flags(settings: type, arguments: Sequence[str]) -> list[tuple[str, str]]:
+    """``(old, new)`` for each deprecated spelling of a flag of ``settings`` in ``arguments``.
+
+    Example:
+        >>> @dataclasses.dataclass
+        ... class Settings:
+        ...     top_n: int = dataclasses.field(default=5, metadata={"aliases": ("--units",)})
+        >>> deprecated_flags(Settings, ["--units", "3"])
+        [('--units', '--top-n')]
+    """
+    found = []
+    for field in dataclasses.fields(settings):
+        for alias in field.metadata.get("aliases", ()):
+            if any(a == alias or a.startswith(alias + "=") for a in arguments):
+                found.append((alias, "--" + field.name.replace("_", "-")))
+    return found
 
 
 def add_settings_arguments(parser: Any, settings: type) -> None:
@@ -83,7 +118,7 @@ def add_settings_arguments(parser: Any, settings: type) -> None:
 
     hints = typing.get_type_hints(settings)
     helps = field_help(settings)
-    for field in dataclasses.fields(settings):
+    for field in _ordered_fields(settings):
         hint, optional = _optional(hints[field.name])
         text = helps.get(field.name, "")
         kwargs: dict[str, Any] = {"help": text or field.name.replace("_", " ")}
@@ -108,6 +143,7 @@ def add_settings_arguments(parser: Any, settings: type) -> None:
         kwargs.setdefault("required", "default" not in kwargs)
         dashed = "--" + field.name.replace("_", "-")
         names = [dashed] if "_" not in field.name else [dashed, "--" + field.name]
+        names += list(field.metadata.get("aliases", ()))  # deprecated spellings
         parser.add_argument(*names, dest=field.name, **kwargs)
 
 

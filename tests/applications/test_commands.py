@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
-from ganlens.applications.commands import run_artifacts, run_context
-from ganlens.applications.settings import ArtifactsSettings, ContextSettings
+from ganlens.commands.artifacts import ArtifactsSettings, run_artifacts
+from ganlens.commands.context import ContextSettings, run_context
 
 ARTIFACT_TOY = "ganlens.applications.planted:PlantedArtifactGenerator"
 
 
 @pytest.mark.slow  # about 15 s on a quiet 2-core CPU (SWD per unit, the repair curve's FSD)
-def test_artifacts_command_on_the_planted_toy(tmp_path, capsys):
+def test_artifacts_command_on_the_planted_toy(tmp_path, caplog):
     settings = ArtifactsSettings(
         generator=ARTIFACT_TOY,
         layer="layer1",
@@ -28,7 +29,8 @@ def test_artifacts_command_on_the_planted_toy(tmp_path, capsys):
         out=str(tmp_path),
         quiet=True,
     )
-    assert run_artifacts(settings) == 0
+    with caplog.at_level(logging.INFO, logger="ganlens"):
+        assert run_artifacts(settings) == 0
     document = json.loads((tmp_path / "artifacts.json").read_text())
     assert document["format"] == "ganlens-artifacts/1"
     assert document["scores"]["units"][0]["unit"] == 2  # the planted artifact unit
@@ -40,7 +42,7 @@ def test_artifacts_command_on_the_planted_toy(tmp_path, capsys):
     assert len(repair["control"]["fsd"]) == 3 and "fsd" in repair["floor"]
     for name in document["images"].values():
         assert (tmp_path / name).is_file()
-    assert "layer1: worst units [2," in capsys.readouterr().out
+    assert "layer1: worst units [2," in caplog.text
 
 
 def test_context_command_on_the_planted_toy(tmp_path):
@@ -49,7 +51,7 @@ def test_context_command_on_the_planted_toy(tmp_path):
         segmenter="ganlens.applications.planted:LabelImageSegmenter",
         layer="layer1",
         concept="door",
-        units=1,
+        top_n=1,
         samples=4,
         k_samples=32,
         dissect_samples=32,
@@ -71,7 +73,7 @@ def test_context_command_on_the_planted_toy(tmp_path):
 
 
 def test_context_ranking_from_a_dissection_folder(tmp_path):
-    from ganlens.applications.context_command import rank_units
+    from ganlens.applications.context import rank_units
 
     (tmp_path / "ace" / "layer4").mkdir(parents=True)
     (tmp_path / "ace" / "layer4" / "door.json").write_text(json.dumps({"ranking": {"ace": [5, 2]}}))
@@ -97,5 +99,5 @@ def test_context_ranking_from_a_dissection_folder(tmp_path):
         rank_units(str(tmp_path), "layer4", "tree", "iou")
     with pytest.raises(ValueError, match="ranking 'ace' needs"):
         rank_units(str(tmp_path), "layer4", "tree", "ace")
-    with pytest.raises(ValueError, match="ranking 'ace' needs dissection"):
+    with pytest.raises(ValueError, match="ranking 'ace' needs a dissection folder"):
         rank_units(None, "layer4", "door", "ace")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 import torch
 
-from ganlens.applications.commands import run_compare
 from ganlens.applications.compare import compare_dissections, layer_units
-from ganlens.applications.settings import CompareSettings
+from ganlens.commands.compare import CompareSettings, run_compare
 from ganlens.dissect import dissect
 from ganlens.dissect.planted import PlantedSceneGenerator, SceneLabelSegmenter
 
@@ -70,7 +70,7 @@ def test_other_unit_counts_have_no_lineage_and_missing_layers_are_named(dissecti
         layer_units({"layers": [{"layer": "x", "units": [{"unit": 0}]}]})
 
 
-def test_compare_command_on_planted_checkpoints(tmp_path, capsys):
+def test_compare_command_on_planted_checkpoints(tmp_path, caplog):
     settings = CompareSettings(
         a="factories:checkpoint_a",
         b="factories:checkpoint_b",
@@ -80,7 +80,8 @@ def test_compare_command_on_planted_checkpoints(tmp_path, capsys):
         out=str(tmp_path),
         quiet=True,
     )
-    assert run_compare(settings) == 0
+    with caplog.at_level(logging.INFO, logger="ganlens"):
+        assert run_compare(settings) == 0
     document = json.loads((tmp_path / "compare.json").read_text())
     assert document["format"] == "ganlens-compare/1"
     [layer] = document["layers"]
@@ -97,7 +98,7 @@ def test_compare_command_on_planted_checkpoints(tmp_path, capsys):
     }
     for name in ("compare_units.png", "compare_lineage_layer1.png", "a_dissection.json"):
         assert (tmp_path / name).is_file()
-    assert "grass -1, water +1" in capsys.readouterr().out
+    assert "grass -1, water +1" in caplog.text
     # the saved dissections are valid sides of a later comparison
     again = CompareSettings(
         a=str(tmp_path / "a_dissection.json"),

@@ -47,7 +47,7 @@ def report(tmp_path_factory):
         held_out=probe + torch.tensor([32.0, 0.0]), options=DissectionOptions(images_per_unit=3),
         model={"source": "planted"}, progress=False,
     )  # fmt: skip
-    return out, publish_dissection(result, out, ReportSettings(str(out)))
+    return out, publish_dissection(result, out, ReportSettings(directory=str(out)))
 
 
 def test_pages_reference_no_network_resource(report):

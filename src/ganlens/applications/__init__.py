@@ -4,9 +4,8 @@
 * insertion in context (section 4.4): :func:`insertion_in_context`;
 * comparing models and checkpoints (section 4.1): :func:`compare_dissections`.
 
-Settings dataclasses for the command line are in :mod:`ganlens.applications.settings` and the
-commands that write JSON and pictures in :mod:`ganlens.applications.commands`. Names are imported
-on first use (PEP 562), so importing the settings stays light.
+Their commands (settings, JSON and pictures) are ``ganlens artifacts``, ``context`` and
+``compare`` in :mod:`ganlens.commands`. Names are imported on first use (PEP 562).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ stability from :class:`~ganlens.dissect.lineage.UnitLineage`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -20,7 +21,7 @@ import torch
 from ganlens.dissect.lineage import UnitLineage
 from ganlens.dissect.result import DissectionResult, LayerDissection, LayerSummary, UnitRecord
 
-__all__ = ["compare_dissections", "layer_units", "lineage_of"]
+__all__ = ["compare_dissections", "is_dissection", "layer_units", "lineage_of"]
 
 
 def layer_units(dissection: Mapping[str, Any] | DissectionResult) -> dict[str, list[UnitRecord]]:
@@ -208,3 +209,20 @@ def compare_dissections(
         "only_a": [n for n in units_a if n not in units_b],
         "only_b": [n for n in units_b if n not in units_a],
     }
+
+
+def is_dissection(source: str) -> bool:
+    """Whether ``source`` names a dissection (a folder with ``dissect.json`` or a ``.json``).
+
+    Args:
+        source: A generator source or a dissection path.
+
+    Returns:
+        True for a dissection.
+
+    Example:
+        >>> is_dissection("scene"), is_dissection("outputs/run/dissect.json")
+        (False, True)
+    """
+    path = Path(source)
+    return path.suffix == ".json" or (path.is_dir() and (path / "dissect.json").is_file())

@@ -19,8 +19,10 @@ segmentation per image and tried cell.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -28,10 +30,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganlens.applications.artifacts import progress_bar
+from ganlens.applications.loading import read_dissection
 from ganlens.functional.causal_effect import cell_windows
 from ganlens.hooks import Intervention, intervene, module_device, trace
 
-__all__ = ["ContextTable", "context_labels", "insertion_in_context"]
+__all__ = ["ContextTable", "context_labels", "insertion_in_context", "rank_units"]
 
 
 def context_labels(labels: Tensor, layer_names: Sequence[str], prefer: Sequence[str]) -> Tensor:
@@ -210,3 +213,50 @@ def insertion_in_context(
             kept["added"].append(added)
     table.maps = {key: torch.cat(values)[:keep_maps] for key, values in kept.items() if values}
     return table
+
+
+def rank_units(
+    dissection: str | None, layer: str, concept: str, ranking: str
+) -> tuple[list[int], str] | None:
+    """Units of ``layer`` ranked for ``concept`` from a dissection folder, and the source.
+
+    ``auto`` and ``ace`` read ``DIR/ace/<layer>/<concept>.json`` (``ranking.ace``); ``auto`` then
+    falls back, and ``iou`` goes, to the ``<concept>-iou`` ranking of ``DIR/dissect.json``.
+    Returns None without a dissection.
+
+    Args:
+        dissection: A dissection folder or ``dissect.json``, or None.
+        layer: The layer.
+        concept: The concept.
+        ranking: ``"auto"``, ``"ace"`` or ``"iou"``.
+
+    Returns:
+        ``(units best first, source)`` or None.
+
+    Raises:
+        ValueError: If the requested ranking is not in the dissection.
+
+    Example:
+        >>> rank_units(None, "layer4", "door", "auto") is None
+        True
+    """
+    if dissection is None:
+        if ranking == "ace":
+            raise ValueError("ranking 'ace' needs a dissection folder with ACE results")
+        return None
+    folder = Path(dissection)
+    folder = folder if folder.is_dir() else folder.parent
+    ace = folder / "ace" / layer / f"{concept}.json"
+    if ranking in ("auto", "ace") and ace.is_file():
+        return [int(u) for u in json.loads(ace.read_text())["ranking"]["ace"]], "ace"
+    if ranking == "ace":
+        raise ValueError(f"ranking 'ace' needs {ace} (run dissect.py ace first)")
+    result = read_dissection(dissection)
+    if layer not in result.layers:
+        raise ValueError(f"dissection {dissection!r} has no layer {layer!r}")
+    names = result.concept_names
+    table = result[layer].iou_table  # [U, C]
+    if concept not in names or float(table[:, names.index(concept)].max()) <= 0:
+        raise ValueError(f"dissection {dissection!r} has no IoU ranking for {concept!r}")
+    iou = table[:, names.index(concept)].tolist()
+    return sorted(range(len(iou)), key=lambda u: (-iou[u], u)), "iou"

@@ -14,7 +14,6 @@ import torch
 from torch import Tensor, nn
 
 __all__ = [
-    "dissect_generator",
     "generator_latent_size",
     "load_generator",
     "load_segmenter",
@@ -151,58 +150,3 @@ def read_dissection(path: str | Path) -> Any:
     from ganlens.dissect.record import read_dissection as read
 
     return read(path)
-
-
-def dissect_generator(
-    generator: nn.Module,
-    layers: list[str],
-    segmenter: Any,
-    latents: Tensor,
-    *,
-    threshold: str = "iqr",
-    batch_size: int = 64,
-    progress: bool = False,
-) -> Any:
-    """Dissect ``layers``; in ``iqr`` mode the second half of ``latents`` picks the thresholds.
-
-    Args:
-        generator: Maps latents to images.
-        layers: Layers to dissect.
-        segmenter: Labels images (``vocabulary``, ``segment``).
-        latents: ``[N, ...]`` latents.
-        threshold: ``"iqr"`` or ``"quantile"``.
-        batch_size: Samples per forward pass.
-        progress: Show progress bars.
-
-    Returns:
-        A :class:`~ganlens.dissect.DissectionResult`.
-
-    Raises:
-        ValueError: On a bad mode, layer or too few latents.
-
-    Example:
-        >>> from ganlens.dissect.planted import PlantedSceneGenerator, SceneLabelSegmenter
-        >>> g, seg = PlantedSceneGenerator(["sky"]), SceneLabelSegmenter(range(8))
-        >>> z = torch.arange(8.0)[:, None]
-        >>> dissect_generator(g, ["layer1"], seg, z)["layer1"].units[0].concept
-        'sky'
-    """
-    from ganlens.dissect.runner import dissect
-
-    if threshold == "iqr":
-        half = latents.shape[0] // 2
-        if half < 1:
-            raise ValueError(f"samples must be >= 2 with threshold 'iqr'; got {latents.shape[0]}")
-        probe, held_out = latents[:half], latents[half:]
-    else:
-        probe, held_out = latents, None
-    return dissect(
-        generator,
-        layers,
-        segmenter,
-        probe,
-        held_out,
-        batch_size=batch_size,
-        threshold_mode=threshold,
-        progress=progress,
-    )

@@ -23,10 +23,11 @@ import torch
 from torch import Tensor, nn
 
 from ganlens.applications.loading import segmenter_features
-from ganlens.applications.settings import QUALITY_METRICS
 from ganlens.functional.sliced_wasserstein import sliced_wasserstein_distance
 
 __all__ = ["QualityMeasure", "frechet_distance", "quality_measure"]
+
+QUALITY_MEASURES = ("fsd", "swd", "fid")  # Fréchet segmenter distance, SWD, FID
 
 
 def frechet_distance(real: Tensor, fake: Tensor) -> float:
@@ -144,8 +145,8 @@ def quality_measure(
         >>> quality_measure("fsd").equal_sizes, quality_measure("swd").equal_sizes
         (False, True)
     """
-    if name not in QUALITY_METRICS:
-        raise ValueError(f"quality must be one of {QUALITY_METRICS}; got {name!r}")
+    if name not in QUALITY_MEASURES:
+        raise ValueError(f"quality must be one of {QUALITY_MEASURES}; got {name!r}")
     if name == "swd":
 
         def swd(real: Tensor, fake: Tensor) -> float:

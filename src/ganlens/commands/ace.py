@@ -15,7 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from ganlens.commands.common import check_choice, check_output, check_positive
+from ganlens.options import (
+    DeviceOptions,
+    GeneratorOptions,
+    OutputOptions,
+    SamplingOptions,
+    SegmenterOptions,
+    WandbOptions,
+    check_choice,
+    check_positive,
+)
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
@@ -23,14 +32,15 @@ if TYPE_CHECKING:
 __all__ = ["AceSettings", "run_ace_command"]
 
 
-@dataclass(frozen=True)
-class AceSettings:
+@dataclass(frozen=True, kw_only=True)
+class AceSettings(
+    GeneratorOptions, SegmenterOptions, DeviceOptions, SamplingOptions, OutputOptions,
+    WandbOptions,
+):  # fmt: skip
     """Fit the average causal effect of a layer's units on concepts (GAN Dissection, 3.2).
 
     Args:
         concept: One or several concept names.
-        generator: The generator: 'scene' (shipped 32 px scene ProgGAN), a .ckpt of ours, a
-            gandissect/Karras .pth, or 'package.module:factory' returning an nn.Module.
         segmenter: The segmenter: 'scene' (shipped), 'segformer:PATH' (local SegFormer ADE20K
             folder) or 'package.module:factory' giving a differentiable Segmenter.
         layer: Generator layer to intervene on.
@@ -38,7 +48,6 @@ class AceSettings:
         eval_samples: Held-out latents for the curves.
         steps: Optimiser steps of the alpha fit.
         pairs_per_step: (present, candidate) pairs per optimiser step.
-        batch_size: Samples per forward pass.
         top_n: Largest number of top units in the curves.
         radius: Intervention window half side in feature cells (0: one cell).
         spacing: Lattice step of the candidate search.
@@ -46,20 +55,13 @@ class AceSettings:
         penalty: L2 penalty lambda on alpha.
         dissection: A dissect.json (or its folder) with the layer's IoUs; default: a quick
             dissection.
-        dissect_samples: Samples of the quick dissection.
-        dissect_threshold_mode: Threshold policy of the quick dissection (iqr: half the samples
-            choose thresholds).
-        seed: Seed of all latents.
-        device: Torch device, e.g. cuda.
+        dissect_samples: Probe samples of the quick dissection (in iqr mode as many more, held
+            out, choose the thresholds), drawn as `ganlens units --samples` draws them.
+        dissect_threshold_mode: Threshold policy of the quick dissection.
         out: Output folder (the fits go to OUT/ace/<layer>/).
-        quiet: No progress bars.
-        wandb: Also log each fit to a W&B run (offline unless logged in).
-        wandb_project: W&B project.
     """
 
     concept: list[str] = field(metadata={"option": True})
-    generator: str = "scene"
-    segmenter: str = "scene"
     layer: str = "layer4"
     # Defaults measured on the shipped scene model: smaller sets leave rare concepts (door, 0.3%
     # of pixels) too noisy to rank (benchmarks/BENCHMARKS.md, "ACE on the shipped scene model").
@@ -76,18 +78,13 @@ class AceSettings:
     dissection: str | None = None
     dissect_samples: int = 256
     dissect_threshold_mode: Literal["iqr", "quantile"] = "iqr"
-    seed: int = 0
-    device: str = "cpu"
     out: str = "outputs/dissect"
-    quiet: bool = False
-    wandb: bool = False
-    wandb_project: str = "ganlens"
 
-    def __post_init__(self) -> None:
-        """Check every value before anything is loaded, fitted or written."""
-        check_positive(samples=self.samples, eval_samples=self.eval_samples, steps=self.steps,
-                       pairs_per_step=self.pairs_per_step, batch_size=self.batch_size,
-                       top_n=self.top_n, spacing=self.spacing, lr=self.lr,
+    def check(self) -> None:
+        """Check the fit's own values."""
+        check_positive(eval_samples=self.eval_samples, steps=self.steps,
+                       pairs_per_step=self.pairs_per_step, top_n=self.top_n,
+                       spacing=self.spacing, lr=self.lr,
                        dissect_samples=self.dissect_samples)  # fmt: skip
         check_choice("dissect_threshold_mode", self.dissect_threshold_mode, ("iqr", "quantile"))
         if self.radius < 0:
@@ -96,35 +93,26 @@ class AceSettings:
             raise ValueError(f"--penalty must be 0 or more; got {self.penalty}")
         if not self.concept:
             raise ValueError("--concept must name at least one concept")
-        check_output("out", self.out)
-        if self.dissect_threshold_mode == "iqr" and self.dissect_samples < 2:
-            raise ValueError(
-                f"--dissect-samples must be >= 2 in iqr mode; got {self.dissect_samples}"
-            )
 
 
 def _quick_iou(
-    generator: nn.Module, segmenter: Any, latents: Tensor, settings: AceSettings
+    generator: nn.Module, segmenter: Any, settings: AceSettings
 ) -> tuple[Tensor, tuple[str, ...]]:
-    """``[U, C]`` IoU table of the layer from a dissection of ``latents``."""
-    from ganlens.dissect import dissect
+    """``[U, C]`` IoU table of the layer from a quick dissection (``--dissect-samples``)."""
+    from ganlens.dissect.quick import quick_dissection
 
-    half = latents.shape[0] // 2
-    iqr = settings.dissect_threshold_mode == "iqr"
-    probe, held_out = (latents[:half], latents[half:]) if iqr else (latents, None)
-    result = dissect(
-        generator, settings.layer, segmenter, probe, held_out, batch_size=settings.batch_size,
-        threshold_mode=settings.dissect_threshold_mode, progress=not settings.quiet,
+    result = quick_dissection(
+        generator, settings.layer, segmenter, settings.dissect_samples, seed=settings.seed,
+        threshold_mode=settings.dissect_threshold_mode, batch_size=settings.batch_size,
+        progress=not settings.quiet,
     )  # fmt: skip
     return result[settings.layer].iou_table, tuple(result.concept_names)
 
 
-def _iou_tables(
-    generator: nn.Module, segmenter: Any, latents: Tensor, settings: AceSettings
-) -> dict[str, Tensor]:
+def _iou_tables(generator: nn.Module, segmenter: Any, settings: AceSettings) -> dict[str, Tensor]:
     """``[U]`` IoU of every unit with each concept, from ``--dissection`` or a quick one."""
     if settings.dissection is None:
-        table, names = _quick_iou(generator, segmenter, latents, settings)
+        table, names = _quick_iou(generator, segmenter, settings)
     else:
         from ganlens.dissect.record import read_dissection
 
@@ -143,7 +131,7 @@ def run_ace_command(settings: AceSettings) -> int:
     """Run ``ganlens ace``; returns the exit status.
 
     Example:
-        >>> run_ace_command(AceSettings(["tree"], layer="layer99"))
+        >>> run_ace_command(AceSettings(concept=["tree"], layer="layer99"))
         Traceback (most recent call last):
         ...
         ValueError: ... 'layer99' ...
@@ -169,14 +157,16 @@ def run_ace_command(settings: AceSettings) -> int:
     seeded = torch.Generator().manual_seed(settings.seed)
     z = torch.randn(settings.samples + settings.eval_samples, latent_size, generator=seeded)
     fit_latents, eval_latents = z[: settings.samples], z[settings.samples :]
-    tables = _iou_tables(generator, segmenter, fit_latents[: settings.dissect_samples], settings)
+    tables = _iou_tables(generator, segmenter, settings)
     for concept in settings.concept:
         loggers: list[Any] = []
         if settings.wandb:
             from pytorch_lightning.loggers import WandbLogger
 
-            loggers.append(WandbLogger(project=settings.wandb_project, save_dir=settings.out,
-                                       name=f"ace-{settings.layer}-{concept}"))  # fmt: skip
+            name = settings.wandb_name or f"ace-{settings.layer}-{concept}"
+            loggers.append(
+                WandbLogger(project=settings.wandb_project, save_dir=settings.out, name=name)
+            )
         record = run_concept(
             generator, segmenter, settings.layer, concept, fit_latents, eval_latents,
             tables[concept], steps=settings.steps, batch_size=settings.pairs_per_step,

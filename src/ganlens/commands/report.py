@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ganlens.options import WandbOptions
+
 if TYPE_CHECKING:
     from ganlens.dissect.result import DissectionResult
 
@@ -20,23 +22,17 @@ __all__ = ["ReportSettings", "publish_dissection", "run_report_command"]
 _log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class ReportSettings:
+@dataclass(frozen=True, kw_only=True)
+class ReportSettings(WandbOptions):
     """Rebuild dissect.html and layers.html from DIR/dissect.json, folding in ACE results.
 
     Args:
         directory: Output folder of `ganlens units`.
         quiet: No messages.
-        wandb: Also log the summaries to a W&B run (offline unless logged in).
-        wandb_project: W&B project.
-        wandb_name: W&B run name (default: W&B picks).
     """
 
     directory: str
     quiet: bool = False
-    wandb: bool = False
-    wandb_project: str = "ganlens"
-    wandb_name: str | None = None
 
 
 def publish_dissection(
@@ -78,7 +74,7 @@ def run_report_command(settings: ReportSettings) -> int:
     """Run ``ganlens report``; returns the exit status.
 
     Example:
-        >>> run_report_command(ReportSettings("/nonexistent"))
+        >>> run_report_command(ReportSettings(directory="/nonexistent"))
         Traceback (most recent call last):
         ...
         FileNotFoundError: no dissect.json at /nonexistent/dissect.json ...

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ganlens.commands.common import check_output, check_positive
+from ganlens.options import Settings, check_output, check_positive
 
 __all__ = ["ScenesSettings", "run_scenes_command"]
 
 
-@dataclass(frozen=True)
-class ScenesSettings:
+@dataclass(frozen=True, kw_only=True)
+class ScenesSettings(Settings):
     """Render scenes of the ganlens scene world with their label layers to a PNG.
 
     Args:
@@ -29,7 +29,7 @@ class ScenesSettings:
     start: int = 0
     tile: int = 160
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         """Check the values before rendering."""
         check_positive(count=self.count, resolution=self.resolution, tile=self.tile)
         if self.start < 0:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ganlens.commands.common import check_positive
+from ganlens.options import Settings, check_positive
 
 __all__ = ["SegmenterSettings", "run_segmenter_command"]
 
 
-@dataclass(frozen=True)
-class SegmenterSettings:
+@dataclass(frozen=True, kw_only=True)
+class SegmenterSettings(Settings):
     """Train the scene-world segmenter and write its weights and JSON record.
 
     Args:
@@ -60,7 +60,7 @@ class SegmenterSettings:
     log_dir: str = "outputs/segmenter"
     quiet: bool = False
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         """Check the values before training."""
         check_positive(steps=self.steps, batch_size=self.batch_size, resolution=self.resolution,
                        learning_rate=self.learning_rate, val_size=self.val_size,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ganlens.options import Settings
+
 __all__ = ["SummarySettings", "run_summary_command"]
 
 
-@dataclass(frozen=True)
-class SummarySettings:
+@dataclass(frozen=True, kw_only=True)
+class SummarySettings(Settings):
     """Print a training run's per-epoch monitor numbers from its history (or W&B offline log).
 
     Args:
@@ -23,7 +25,7 @@ class SummarySettings:
     html: str | None = None
     wait: float = 0.0
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         """Check ``wait``."""
         if isinstance(self.wait, bool) or not isinstance(self.wait, (int, float)) or self.wait < 0:
             raise ValueError(f"--wait must be a number of seconds >= 0, got {self.wait!r}")
@@ -33,7 +35,7 @@ def run_summary_command(settings: SummarySettings) -> int:
     """Run ``ganlens summary``; returns the exit status.
 
     Example:
-        >>> run_summary_command(SummarySettings("/nonexistent"))
+        >>> run_summary_command(SummarySettings(folder="/nonexistent"))
         Traceback (most recent call last):
         ...
         FileNotFoundError: folder '/nonexistent' does not exist (expected a run's root folder)

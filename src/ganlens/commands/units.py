@@ -12,7 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from ganlens.commands.common import check_choice, check_output, check_positive
+from ganlens.options import (
+    DeviceOptions,
+    GeneratorOptions,
+    OutputOptions,
+    SamplingOptions,
+    SegmenterOptions,
+    WandbOptions,
+    check_choice,
+    check_positive,
+)
 
 if TYPE_CHECKING:
     from ganlens.dissect.result import LayerDissection
@@ -20,13 +29,14 @@ if TYPE_CHECKING:
 __all__ = ["UnitsSettings", "run_units_command"]
 
 
-@dataclass(frozen=True)
-class UnitsSettings:
+@dataclass(frozen=True, kw_only=True)
+class UnitsSettings(
+    GeneratorOptions, SegmenterOptions, DeviceOptions, SamplingOptions, OutputOptions,
+    WandbOptions,
+):  # fmt: skip
     """Dissect generator layers and write dissect.json, unit images and an HTML report.
 
     Args:
-        generator: The generator: 'scene' (shipped 32 px scene ProgGAN), a .ckpt of ours, a
-            gandissect/Karras .pth, or 'package.module:factory' returning an nn.Module.
         layers: Dotted names of the layers to dissect.
         samples: Probe samples N (iqr mode draws N more, held out, for the thresholds).
         threshold_mode: Threshold policy: 'iqr' search on a held-out set, or top 'quantile'.
@@ -39,23 +49,13 @@ class UnitsSettings:
         num_levels: Candidate threshold levels B of the IQR search.
         top_k: Top samples recorded per unit.
         images_per_unit: Top samples drawn per unit in the report (0 draws none).
-        segmenter: The segmenter: 'scene' (shipped), 'segformer:PATH' (local SegFormer ADE20K
-            folder, needs the ade20k extra) or 'package.module:factory'.
         latent_size: Latent dimension, for generators without a latent_size attribute.
-        seed: Seed of the latent draw.
-        batch_size: Samples per forward pass.
         out: Output folder; the cache lives in OUT/cache.
-        device: Torch device, e.g. cpu or cuda.
         force: Recompute every stage instead of reusing the cache.
         overwrite: Replace a dissection in OUT made with other settings (its other layers and
             their images are deleted); without it such a folder is an error.
-        quiet: No progress bars or stage messages.
-        wandb: Also log the summaries to a W&B run (offline unless logged in).
-        wandb_project: W&B project.
-        wandb_name: W&B run name (default: W&B picks).
     """
 
-    generator: str = "scene"
     layers: list[str] = field(default_factory=lambda: ["layer2", "layer4", "layer6"])
     samples: int = 512
     threshold_mode: Literal["iqr", "quantile"] = "iqr"
@@ -67,24 +67,15 @@ class UnitsSettings:
     num_levels: int = 100
     top_k: int = 10
     images_per_unit: int = 4
-    segmenter: str = "scene"
     latent_size: int | None = None
-    seed: int = 0
-    batch_size: int = 64
     out: str = "outputs/dissect"
-    device: str = "cpu"
     force: bool = False
     overwrite: bool = False
-    quiet: bool = False
-    wandb: bool = False
-    wandb_project: str = "ganlens"
-    wandb_name: str | None = None
 
-    def __post_init__(self) -> None:
-        """Check every value before anything is loaded or written."""
-        check_positive(samples=self.samples, quantile=self.quantile, num_levels=self.num_levels,
-                       top_k=self.top_k, batch_size=self.batch_size, resolution=self.resolution,
-                       latent_size=self.latent_size)  # fmt: skip
+    def check(self) -> None:
+        """Check the dissection's own values."""
+        check_positive(quantile=self.quantile, num_levels=self.num_levels, top_k=self.top_k,
+                       resolution=self.resolution, latent_size=self.latent_size)  # fmt: skip
         check_choice("threshold_mode", self.threshold_mode, ("iqr", "quantile"))
         check_choice("iou_mode", self.iou_mode, ("unrestricted", "category"))
         if self.quantile > 1:
@@ -93,7 +84,6 @@ class UnitsSettings:
             raise ValueError(f"--images-per-unit must be 0 or more; got {self.images_per_unit}")
         if not self.layers:
             raise ValueError("--layers must name at least one layer")
-        check_output("out", self.out)
 
 
 def _recorded_settings(settings: UnitsSettings) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""``compare A B``: interpretable units per layer and category of two models or checkpoints.
+"""``ganlens compare A B``: interpretable units per layer and category of two models or checkpoints.
 
 Each side is a dissection folder / ``dissect.json`` (read) or a generator source (dissected here
 with the same latents for both sides; the result is saved as ``a_dissection.json`` /
@@ -17,62 +17,83 @@ section 4.1, Fig. 6-7):
 from __future__ import annotations
 
 import json
+import logging
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import torch
-
-from ganlens.applications.compare import compare_dissections, layer_units
-from ganlens.applications.loading import (
-    dissect_generator,
-    generator_latent_size,
-    load_generator,
-    load_segmenter,
-    read_dissection,
+from ganlens.options import (
+    DeviceOptions,
+    OutputOptions,
+    SamplingOptions,
+    SegmenterOptions,
+    WandbOptions,
+    check_at_least,
+    check_choice,
 )
-from ganlens.applications.pictures import compare_chart, lineage_picture
-from ganlens.applications.plot import save_png
-from ganlens.applications.settings import CompareSettings
-from ganlens.applications.validation import validate
-from ganlens.io import atomic_write_text
 
-__all__ = ["is_dissection", "run_compare"]
+__all__ = ["CompareSettings", "run_compare"]
+
+_log = logging.getLogger(__name__)
 
 
-def is_dissection(source: str) -> bool:
-    """Whether ``source`` names a dissection (a folder with ``dissect.json`` or a ``.json``).
+@dataclass(frozen=True, kw_only=True)
+class CompareSettings(
+    SegmenterOptions, DeviceOptions, SamplingOptions, OutputOptions, WandbOptions
+):
+    """Compare two generators or dissections: interpretable units per layer and category.
+
+    GAN Dissection, section 4.1 (Fig. 6-7). Each side is a generator source (dissected here) or a
+    dissection folder / dissect.json. For two checkpoints of one training run (same layers and
+    unit counts) the unit lineage says which units kept or changed their concept. Writes
+    ``compare.json`` and pictures into ``out``.
 
     Args:
-        source: A generator source or a dissection path.
-
-    Returns:
-        True for a dissection.
-
-    Example:
-        >>> is_dissection("scene"), is_dissection("outputs/run/dissect.json")
-        (False, True)
+        a: First side: 'scene', a .ckpt, a .pth, 'package.module:factory', or a dissection folder
+            or dissect.json.
+        b: Second side, the same kinds.
+        layers: Layers to dissect (generator sides) and compare (default: those both sides share).
+        segmenter: Segmenter of the dissections run here.
+        samples: Probe samples of the dissections run here (in iqr mode as many more, held out,
+            choose the thresholds), the same draw as `ganlens units --samples`.
+        threshold_mode: Threshold policy of the dissections run here: 'iqr' (the held-out half
+            chooses thresholds) or 'quantile' (formerly --threshold).
+        seed: Seed of the latents (both sides use the same ones unless seed_b is set).
+        seed_b: Seed of B's latents when it differs (e.g. 'scene' against 'scene' on two latent
+            sets: how many units change their label by chance, the noise floor of a comparison).
     """
-    path = Path(source)
-    return path.suffix == ".json" or (path.is_dir() and (path / "dissect.json").is_file())
+
+    a: str
+    b: str
+    layers: list[str] = field(default_factory=lambda: ["layer2", "layer4", "layer6", "layer8"])
+    threshold_mode: Literal["iqr", "quantile"] = field(
+        default="iqr", metadata={"aliases": ("--threshold",)}
+    )
+    seed_b: int | None = None
+    out: str = "outputs/compare"
+
+    def check(self) -> None:
+        """Check the comparison's own values."""
+        check_choice("threshold_mode", self.threshold_mode, ("iqr", "quantile"))
+        check_at_least(0, seed_b=self.seed_b)
+        if not self.layers:
+            raise ValueError("--layers must name at least one layer; got []")
 
 
 def _side(source: str, s: CompareSettings, segmenter: Any, out: Path, name: str, seed: int) -> Any:
+    from ganlens.applications.compare import is_dissection
+    from ganlens.applications.loading import load_generator, read_dissection
+    from ganlens.dissect.quick import quick_dissection
+    from ganlens.io import atomic_write_text
+
     if is_dissection(source):
         return read_dissection(source)
     generator = load_generator(source, s.device)
-    seeded = torch.Generator().manual_seed(seed)
-    latents = torch.randn(s.samples, generator_latent_size(generator), generator=seeded)
-    result = dissect_generator(
-        generator,
-        list(s.layers),
-        segmenter,
-        latents,
-        threshold=s.threshold,
-        batch_size=s.batch_size,
-        progress=not s.quiet,
-    )
+    result = quick_dissection(
+        generator, list(s.layers), segmenter, s.samples, seed=seed,
+        threshold_mode=s.threshold_mode, batch_size=s.batch_size, progress=not s.quiet,
+    )  # fmt: skip
     atomic_write_text(out / f"{name}_dissection.json", json.dumps(result.to_dict(), indent=1))
     return result
 
@@ -81,21 +102,26 @@ def run_compare(settings: CompareSettings) -> int:
     """Run the comparison; returns 0 (errors raise ``ValueError``).
 
     Args:
-        settings: The :class:`CompareSettings`.
+        settings: The :class:`CompareSettings` (checked when they were built).
 
     Returns:
         0 on success.
 
     Raises:
-        ValueError: On a bad setting, an unreadable side or no layer both sides have.
+        ValueError: On an unreadable side or no layer both sides have.
 
     Example:
-        >>> run_compare(CompareSettings("scene", "scene", threshold="mean"))
+        >>> run_compare(CompareSettings(a="scene", b="scene", layers=["layer99"]))
         Traceback (most recent call last):
         ...
-        ValueError: threshold must be one of ('iqr', 'quantile'); got 'mean'
+        ValueError: ... 'layer99' ...
     """
-    validate(settings)
+    from ganlens.applications.compare import compare_dissections, is_dissection, layer_units
+    from ganlens.applications.loading import load_segmenter
+    from ganlens.applications.pictures import compare_chart, lineage_picture
+    from ganlens.applications.plot import save_png
+    from ganlens.io import atomic_write_text
+
     s, started = settings, time.perf_counter()
     out = Path(s.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -107,7 +133,7 @@ def run_compare(settings: CompareSettings) -> int:
     layers = [n for n in s.layers if n in units_a and n in units_b]
     if not layers:
         raise ValueError(
-            f"layers must name layers both sides have; got {s.layers}, A has {list(units_a)}, "
+            f"--layers must name layers both sides have; got {s.layers}, A has {list(units_a)}, "
             f"B has {list(units_b)}"
         )
     report = compare_dissections(a, b, layers)
@@ -140,10 +166,9 @@ def run_compare(settings: CompareSettings) -> int:
             else f", {lineage['kept']} units kept their concept, {len(lineage['changed'])} changed"
         )
         changes = ", ".join(f"{c['concept']} {c['delta']:+d}" for c in entry["concept_changes"])
-        print(
-            f"{entry['layer']}: interpretable {entry['a']['interpretable']} -> "
-            f"{entry['b']['interpretable']}{kept}; concept counts: {changes or 'unchanged'}"
-        )
+        _log.info("%s: interpretable %d -> %d%s; concept counts: %s", entry["layer"],
+                  entry["a"]["interpretable"], entry["b"]["interpretable"], kept,
+                  changes or "unchanged")  # fmt: skip
     if s.wandb:
         from ganlens.applications.wandb_log import log_to_wandb
 
@@ -158,7 +183,7 @@ def run_compare(settings: CompareSettings) -> int:
         ]
         log_to_wandb(
             s.wandb_project,
-            "compare",
+            s.wandb_name or "compare",
             out,
             {f"compare/{r[0]}/interpretable_b_minus_a": r[2] - r[1] for r in rows},
             {

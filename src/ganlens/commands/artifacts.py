@@ -1,4 +1,4 @@
-"""``artifacts``: score units by their top samples' quality, then ablate the worst and re-measure.
+"""``ganlens artifacts``: score units by their top samples' quality, ablate the worst, re-measure.
 
 Writes into ``out`` (GAN Dissection, section 4.3):
 
@@ -16,36 +16,111 @@ Writes into ``out`` (GAN Dissection, section 4.3):
 from __future__ import annotations
 
 import json
+import logging
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-import torch
-
-from ganlens.applications.artifacts import artifact_scores, generate
-from ganlens.applications.loading import (
-    generator_latent_size,
-    load_generator,
-    read_dissection,
-    real_scene_images,
+from ganlens.options import (
+    DeviceOptions,
+    GeneratorOptions,
+    OutputOptions,
+    SamplingOptions,
+    SegmenterOptions,
+    WandbOptions,
+    check_at_least,
+    check_choice,
+    check_dissection,
+    check_input,
 )
-from ganlens.applications.pictures import repair_chart, sample_rows
-from ganlens.applications.plot import save_png
-from ganlens.applications.quality import quality_measure
-from ganlens.applications.repair import repair_curve
-from ganlens.applications.settings import ArtifactsSettings
-from ganlens.applications.validation import validate
-from ganlens.hooks import get_layer
-from ganlens.io import atomic_write_text
 
-__all__ = ["REAL_WORLD_SEED", "run_artifacts"]
+if TYPE_CHECKING:
+    from torch import Tensor, nn
+
+__all__ = ["QUALITY_METRICS", "REAL_WORLD_SEED", "ArtifactsSettings", "run_artifacts"]
+
+_log = logging.getLogger(__name__)
+
+QUALITY_METRICS = ("fsd", "swd", "fid")
+"""Image-quality measures of the artifact score: Fréchet segmenter distance, SWD, FID."""
 
 REAL_WORLD_SEED = 12345
 """Scene-world seed of the real images (a world the shipped model never saw)."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class ArtifactsSettings(
+    GeneratorOptions, SegmenterOptions, DeviceOptions, SamplingOptions, OutputOptions,
+    WandbOptions,
+):  # fmt: skip
+    """Find the units that cause visual artifacts and repair the generator by ablating them.
+
+    GAN Dissection, section 4.3: each unit's artifact score is the image quality of its
+    top-activating samples against real images; ablating the worst units should improve the
+    whole generator's samples. Writes ``artifacts.json`` and pictures into ``out``.
+
+    Args:
+        segmenter: Segmenter whose features give FSD: 'scene' (shipped; the only one FSD
+            supports), 'segformer:PATH' or 'package.module:factory'.
+        layer: Generator layer whose units are scored and ablated.
+        samples: Generated samples N; each unit is scored on its top_k of them, and the repair
+            curve generates these N samples at every n.
+        top_k: Top-activating samples per unit that are scored (the paper used 10,000).
+        real: Real images compared against (scene-world scenes); the repair curve and the floor
+            use min(real, samples) of them.
+        quality: 'fsd' (Fréchet distance of scene-segmenter features), 'swd' (sliced
+            Wasserstein distance, Karras et al. 2018) or 'fid' (needs inception_weights).
+        inception_weights: Path of torch-fidelity's Inception-v3 weights (quality 'fid' only).
+        repair_quality: Measures of the repair curve, any of 'fsd', 'swd', 'fid' (SWD costs
+            about four times FSD on a CPU).
+        repair_units: Largest n of the repair curve (ablate the top n artifact units, n = 0..this).
+        control: Also ablate n randomly chosen units at every n (a control for the repair curve).
+        show_units: Worst units shown in the picture of top samples.
+        seed: Seed of the latents, the real scenes and the random control.
+        dissection: Optional dissection folder or dissect.json; each artifact unit is shown with
+            the concept it detects there.
+    """
+
+    layer: str = "layer4"
+    samples: int = 1024
+    top_k: int = 64
+    real: int = 512
+    quality: Literal["fsd", "swd", "fid"] = "fsd"
+    inception_weights: str | None = None
+    repair_quality: list[str] = field(default_factory=lambda: ["fsd"])
+    repair_units: int = 20
+    control: bool = True
+    show_units: int = 8
+    dissection: str | None = None
+    out: str = "outputs/artifacts"
+
+    def check(self) -> None:
+        """Check the scoring and repair values against each other."""
+        check_at_least(2, samples=self.samples, top_k=self.top_k, real=self.real)
+        check_at_least(0, repair_units=self.repair_units, show_units=self.show_units)
+        check_choice("quality", self.quality, QUALITY_METRICS)
+        bad = [m for m in self.repair_quality if m not in QUALITY_METRICS]
+        if bad or not self.repair_quality:
+            raise ValueError(
+                f"--repair-quality must name one or more of {', '.join(QUALITY_METRICS)}; "
+                f"got {self.repair_quality!r}"
+            )
+        if self.top_k > self.samples:
+            raise ValueError(f"--top-k must be <= --samples ({self.samples}); got {self.top_k}")
+        if self.quality == "swd" and self.top_k > self.real:
+            raise ValueError(f"--top-k must be <= --real ({self.real}) for swd; got {self.top_k}")
+        if "fid" in (self.quality, *self.repair_quality):
+            if not self.inception_weights:
+                raise ValueError("--inception-weights must name a weights file for 'fid'")
+            check_input("inception_weights", self.inception_weights)
+        if self.dissection is not None:
+            check_dissection(self.dissection)
+
+
 def _unit_concepts(path: str | None, layer: str) -> dict[int, str]:
+    from ganlens.applications.loading import read_dissection
+
     if path is None:
         return {}
     dissection = read_dissection(path)
@@ -54,32 +129,47 @@ def _unit_concepts(path: str | None, layer: str) -> dict[int, str]:
     return {u.unit: u.concept for u in dissection[layer].units if u.interpretable}
 
 
-def _images(
-    generator: torch.nn.Module, latents: torch.Tensor, layer: str, ablate: list[int]
-) -> Any:
+def _images(generator: nn.Module, latents: Tensor, layer: str, ablate: list[int]) -> Any:
+    import torch
+
+    from ganlens.applications.artifacts import generate
+
     return torch.cat([b.cpu() for _, b, _ in generate(generator, latents, layer, ablate=ablate)])
 
 
 def run_artifacts(settings: ArtifactsSettings) -> int:
-    """Run the artifact-unit application; returns 0 (errors raise ``ValueError``).
+    """Run the artifact-unit application; returns 0.
 
     Args:
-        settings: The :class:`ArtifactsSettings`.
+        settings: The :class:`ArtifactsSettings` (checked when they were built).
 
     Returns:
         0 on success.
 
     Raises:
-        ValueError: On a bad setting (naming it, its value and what is allowed), an unknown
-            layer or generator source.
+        ValueError: On an unknown layer or generator source.
 
     Example:
-        >>> run_artifacts(ArtifactsSettings(top_k=4096))
+        >>> run_artifacts(ArtifactsSettings(layer="layer99"))
         Traceback (most recent call last):
         ...
-        ValueError: top_k must be <= samples (1024); got 4096
+        ValueError: ... 'layer99' ...
     """
-    validate(settings)
+    import torch
+
+    from ganlens.applications.artifacts import artifact_scores
+    from ganlens.applications.loading import (
+        generator_latent_size,
+        load_generator,
+        real_scene_images,
+    )
+    from ganlens.applications.pictures import repair_chart, sample_rows
+    from ganlens.applications.plot import save_png
+    from ganlens.applications.quality import quality_measure
+    from ganlens.applications.repair import repair_curve
+    from ganlens.hooks import get_layer
+    from ganlens.io import atomic_write_text
+
     s, started = settings, time.perf_counter()
     generator = load_generator(s.generator, s.device)
     get_layer(generator, s.layer)
@@ -177,13 +267,14 @@ def run_artifacts(settings: ArtifactsSettings) -> int:
         f"{m} {v[0]:.3g} -> {v[-1]:.3g} (floor {curve.floor.get(m, float('nan')):.3g})"
         for m, v in curve.values.items()
     )
-    print(f"{s.layer}: worst units {worst}; ablating the top {n_max}: {changes} -> {out}")
+    _log.info("%s: worst units %s; ablating the top %d: %s -> %s", s.layer, worst, n_max, changes,
+              out)  # fmt: skip
     if s.wandb:
         from ganlens.applications.wandb_log import log_to_wandb
 
         log_to_wandb(
             s.wandb_project,
-            f"artifacts-{s.layer}",
+            s.wandb_name or f"artifacts-{s.layer}",
             out,
             {f"artifacts/{m}_change": v for m, v in document["summary"]["change"].items()},
             {
