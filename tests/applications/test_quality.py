@@ -8,6 +8,7 @@ from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
 from ganlens.applications.quality import frechet_distance, quality_measure
+from ganlens.functional import sliced_wasserstein_distance
 
 
 class Flatten(nn.Module):
@@ -43,10 +44,26 @@ def test_fsd_of_a_set_with_itself_is_zero_and_grows_with_noise():
     assert measure.distance(described, noisy) > 0.01
 
 
+def test_swd_normalises_by_the_real_set_unless_asked_for_karras():
+    generator = torch.Generator().manual_seed(2)
+    real = torch.rand(6, 3, 16, 16, generator=generator) * 2 - 1
+    fake = (real * 0.5 + 0.3 * torch.randn(6, 3, 16, 16, generator=generator)).clamp(-1, 1)
+    default = quality_measure("swd", seed=3)
+    karras = quality_measure("swd", seed=3, swd_normalize="per_set")
+    described = default.describe(real), default.describe(fake)
+    reference = sliced_wasserstein_distance(real, fake, seed=3, normalize="reference").mean
+    per_set = sliced_wasserstein_distance(real, fake, seed=3).mean
+    assert default.distance(*described) == pytest.approx(float(reference), rel=1e-6)
+    assert karras.distance(*described) == pytest.approx(float(per_set), rel=1e-6)
+    assert float(reference) != pytest.approx(float(per_set), rel=0.05)
+
+
 def test_measure_errors_name_the_argument(tmp_path):
     with pytest.raises(ValueError, match="quality must be one of"):
         quality_measure("kid")
     with pytest.raises(ValueError, match="inception_weights, an existing file"):
         quality_measure("fid", inception_weights=str(tmp_path / "missing.pth"))
+    with pytest.raises(ValueError, match="swd_normalize must be one of"):
+        quality_measure("swd", swd_normalize="karras")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"need >= 2 samples"):
         frechet_distance(torch.zeros(1, 3), torch.zeros(4, 3))

@@ -69,10 +69,11 @@ def ref_patches(level: np.ndarray, corners: np.ndarray) -> np.ndarray:
     return np.stack(rows)
 
 
-def ref_normalize(descriptors: np.ndarray) -> np.ndarray:
+def ref_normalize(descriptors: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
     per_channel = descriptors.reshape(len(descriptors), 3, 49)
-    mean = per_channel.mean(axis=(0, 2), keepdims=True)
-    std = per_channel.std(axis=(0, 2), keepdims=True)
+    stats = per_channel if reference is None else reference.reshape(len(reference), 3, 49)
+    mean = stats.mean(axis=(0, 2), keepdims=True)
+    std = stats.std(axis=(0, 2), keepdims=True)
     return ((per_channel - mean) / std).reshape(len(descriptors), -1)
 
 
@@ -96,12 +97,17 @@ def ref_sliced_wasserstein(
     real_positions: list[np.ndarray],
     fake_positions: list[np.ndarray],
     directions: np.ndarray,
+    normalize: str = "per_set",
 ) -> np.ndarray:
-    """Per-level SWD x1e3 then the mean, like Karras' list ``dist + [mean(dist)]``."""
+    """Per-level SWD x1e3 then the mean, like Karras' list ``dist + [mean(dist)]``.
+
+    ``normalize="reference"`` standardises the fake descriptors with the real ones' statistics.
+    """
     real_desc = ref_descriptors(real, real_positions)
     fake_desc = ref_descriptors(fake, fake_positions)
     dist = [
-        ref_swd(ref_normalize(r), ref_normalize(f), d) * 1e3
+        ref_swd(ref_normalize(r), ref_normalize(f, r if normalize == "reference" else None), d)
+        * 1e3
         for r, f, d in zip(real_desc, fake_desc, directions, strict=True)
     ]
     return np.array([*dist, np.mean(dist)])
@@ -131,11 +137,12 @@ def draw(
     return real_pos, fake_pos, directions
 
 
-def torch_swd(real, fake, real_pos, fake_pos, directions) -> torch.Tensor:
+def torch_swd(real, fake, real_pos, fake_pos, directions, normalize="per_set") -> torch.Tensor:
     levels = _sliced_wasserstein_compute(
         _sliced_wasserstein_update(real, real_pos),
         _sliced_wasserstein_update(fake, fake_pos),
         directions,
+        normalize,
     )
     return torch.cat([levels, levels.mean()[None]])
 
@@ -143,8 +150,17 @@ def torch_swd(real, fake, real_pos, fake_pos, directions) -> torch.Tensor:
 # ---------------------------------------------------------------- parity with the reference
 
 
-@pytest.mark.parametrize(("size", "as_uint8"), [(32, False), (64, False), (32, True)])
-def test_matches_numpy_reference(size: int, as_uint8: bool) -> None:
+@pytest.mark.parametrize(
+    ("size", "as_uint8", "normalize"),
+    [
+        (32, False, "per_set"),
+        (64, False, "per_set"),
+        (32, True, "per_set"),
+        (32, False, "reference"),
+        (64, True, "reference"),
+    ],
+)
+def test_matches_numpy_reference(size: int, as_uint8: bool, normalize: str) -> None:
     real = smooth_images(6, size, seed=1, noise=0.2)
     fake = smooth_images(6, size, seed=2, coarse=4, noise=0.05)
     if as_uint8:
@@ -157,8 +173,9 @@ def test_matches_numpy_reference(size: int, as_uint8: bool) -> None:
         [p.numpy() for p in real_pos],
         [p.numpy() for p in fake_pos],
         directions.double().numpy(),
+        normalize,
     )
-    actual = torch_swd(real, fake, real_pos, fake_pos, directions)
+    actual = torch_swd(real, fake, real_pos, fake_pos, directions, normalize)
     assert actual.shape == (len(level_resolutions(size)) + 1,)
     np.testing.assert_allclose(actual.double().numpy(), expected, rtol=1e-5, atol=1e-4)
 
@@ -266,6 +283,32 @@ def test_larger_shift_gives_larger_distance() -> None:
     means = [result.mean for result in results]
     assert finest[0] < finest[1] < finest[2]
     assert means[0] < means[1] < means[2]
+
+
+def test_reference_normalisation_sees_spread_that_per_set_normalisation_removes() -> None:
+    # A fake set that is the real set at a third of the contrast: Karras' per-set normalisation
+    # rescales it back (the same distance as the unscaled set), the real set's statistics do not.
+    real = smooth_images(16, 32, seed=20, noise=0.1)
+    low_contrast = real / 3
+    same = sliced_wasserstein_distance(real, real, seed=1)
+    per_set = sliced_wasserstein_distance(real, low_contrast, seed=1)
+    reference = sliced_wasserstein_distance(real, low_contrast, seed=1, normalize="reference")
+    torch.testing.assert_close(per_set.levels, same.levels, rtol=0.05, atol=0.0)
+    assert bool((reference.levels > 5 * same.levels).all())
+    # both sets standardised alike: the same patches of the same images are still 0 apart
+    positions, _, directions = draw(16, 32, seed=2)
+    swd = torch_swd(real, real, positions, positions, directions, "reference")
+    assert torch.equal(swd, torch.zeros_like(swd))
+
+
+def test_unknown_normalisation_raises() -> None:
+    images = smooth_images(2, 16, seed=0)
+    with pytest.raises(ValueError, match=r"normalize must be one of \('per_set', 'reference'\)"):
+        sliced_wasserstein_distance(images, images, normalize="karras")  # type: ignore[arg-type]
+    positions, _, directions = draw(2, 16, seed=0)
+    descriptors = _sliced_wasserstein_update(images, positions)
+    with pytest.raises(ValueError, match="got 'real'"):
+        _sliced_wasserstein_compute(descriptors, descriptors, directions, "real")  # type: ignore[arg-type]
 
 
 def test_seed_reproducible_and_batching_invariant() -> None:

@@ -3,9 +3,10 @@
 GAN Dissection (Bau et al., ICLR 2019, sections 4.3-4.4) finds units that cause artifacts and shows
 that inserting units works only in the right context. These toys make both answers known:
 
-* :class:`PlantedArtifactGenerator` renders clean scene-world images; one ``layer1`` unit (a
-  per-sample level in [0, 1]) adds that much seeded noise to the image, the others have no
-  effect. Its top-activating samples are the noisiest, and ablating it returns the clean scenes.
+* :class:`PlantedArtifactGenerator` renders clean scene-world images (optionally blurred, so that
+  even its ordinary samples look unreal); one ``layer1`` unit (a per-sample level in [0, 1]) adds
+  that much seeded noise to the image, the others have no effect. Its top-activating samples are
+  the noisiest, and ablating it returns the noise-free scenes.
 * :class:`PlantedContextGenerator` renders scenes as *label images* (channel 0 the object label,
   channel 1 the part label); ``layer1`` unit 0 is the scene's door mask and the decoder paints
   door wherever that unit exceeds 1/2 **and** the scene has wall. :class:`LabelImageSegmenter`
@@ -48,8 +49,11 @@ class PlantedArtifactGenerator(nn.Module):
 
     ``layer1`` outputs ``[N, U, g, g]``: unit u is the constant map ``Phi(z[:, 1 + u])`` (a level
     in (0, 1) per sample, ``Phi`` the normal CDF). The image is the clean scene plus
-    ``strength * r_artifact * noise`` (seeded Gaussian noise per scene), clamped to [-1, 1]; no
-    other unit reaches the image.
+    ``strength * r_artifact * noise`` (seeded Gaussian noise per scene, white, so it is strongest
+    in the finest Laplacian band), clamped to [-1, 1]; no other unit reaches the image. With
+    ``blur > 1`` the clean scene is first average-pooled over ``blur x blur`` blocks and upsampled
+    back to R bilinearly, so that even samples without noise lack the real images' fine detail,
+    as an undertrained GAN's do.
 
     Args:
         units: U.
@@ -58,6 +62,10 @@ class PlantedArtifactGenerator(nn.Module):
         seed: Scene-world seed.
         resolution: Image side R.
         grid: Feature grid side g.
+        blur: Side of the averaging blocks applied to the clean scenes (1: sharp); divides R.
+
+    Raises:
+        ValueError: If ``artifact_unit`` is not a unit, or ``blur`` does not divide R.
 
     Example:
         >>> g = PlantedArtifactGenerator(units=3, artifact_unit=1)
@@ -65,6 +73,9 @@ class PlantedArtifactGenerator(nn.Module):
         >>> clean = render_scene(0, 0, 32).image.float() / 127.5 - 1
         >>> bool((g(z)[0] - clean).abs().max() < 1e-3), g.latent_size
         (True, 4)
+        >>> blurry = PlantedArtifactGenerator(units=3, artifact_unit=1, blur=4)(z)[0]  # [3, 32, 32]
+        >>> bool(blurry.diff(dim=-1).abs().mean() < 0.5 * clean.diff(dim=-1).abs().mean())
+        True
     """
 
     def __init__(
@@ -75,12 +86,15 @@ class PlantedArtifactGenerator(nn.Module):
         seed: int = 0,
         resolution: int = 32,
         grid: int = 8,
+        blur: int = 1,
     ) -> None:
         super().__init__()
         if not 0 <= artifact_unit < units:
             raise ValueError(f"artifact_unit must lie in 0..{units - 1}; got {artifact_unit}")
+        if blur < 1 or resolution % blur:
+            raise ValueError(f"blur must be >= 1 and divide resolution {resolution}; got {blur}")
         self.units, self.artifact_unit, self.strength = units, artifact_unit, strength
-        self.seed, self.resolution, self.grid = seed, resolution, grid
+        self.seed, self.resolution, self.grid, self.blur = seed, resolution, grid, blur
         self.latent_size = 1 + units
         self.layer1 = nn.Identity()
 
@@ -94,10 +108,12 @@ class PlantedArtifactGenerator(nn.Module):
             images.append(_scene(self.seed, index, self.resolution).image.float() / 127.5 - 1)
             seeded = torch.Generator().manual_seed(1_000_003 * self.seed + index)
             noise.append(torch.randn(3, self.resolution, self.resolution, generator=seeded))
+        clean = torch.stack(images).to(z.device)  # [N, 3, R, R]
+        if self.blur > 1:
+            coarse = F.avg_pool2d(clean, self.blur)  # [N, 3, R / blur, R / blur]
+            clean = F.interpolate(coarse, self.resolution, mode="bilinear", align_corners=False)
         level = F.interpolate(r[:, self.artifact_unit : self.artifact_unit + 1], self.resolution)
-        edited = torch.stack(images).to(z.device) + self.strength * level * torch.stack(noise).to(
-            z.device
-        )
+        edited = clean + self.strength * level * torch.stack(noise).to(z.device)
         return edited.clamp(-1.0, 1.0)  # [N, 3, R, R]
 
 

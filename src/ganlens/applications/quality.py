@@ -10,7 +10,13 @@ into per-image descriptors (feature vectors for the Fréchet distances, uint8 im
   features (ganlens' offline stand-in for FID; not comparable with FID numbers);
 * ``fid``: the same distance on torchmetrics' Inception-v3 2048-d features (local weights only);
 * ``swd``: sliced Wasserstein distance, x1e3, mean over Laplacian levels (Karras et al. 2018,
-  appendix D); both sets must have the same size.
+  appendix D); both sets must have the same size. Unlike Karras (and the training monitor's
+  SWD), both sets' patches are normalised by the *real* set's per-channel mean and std
+  (``normalize="reference"`` of :func:`~ganlens.functional.sliced_wasserstein_distance`):
+  Karras' per-set normalisation rescales a set that is noisy throughout to the real set's spread,
+  so the top samples of a unit that adds high-frequency noise can score better than k random
+  samples and the unit ranks last instead of first. These values are therefore not comparable
+  with Karras' SWD or ``quality/swd``.
 """
 
 from __future__ import annotations
@@ -23,7 +29,11 @@ import torch
 from torch import Tensor, nn
 
 from ganlens.applications.loading import segmenter_features
-from ganlens.functional.sliced_wasserstein import sliced_wasserstein_distance
+from ganlens.functional.sliced_wasserstein import (
+    SWD_NORMALIZATIONS,
+    Normalization,
+    sliced_wasserstein_distance,
+)
 
 __all__ = ["QualityMeasure", "frechet_distance", "quality_measure"]
 
@@ -126,6 +136,7 @@ def quality_measure(
     device: str | torch.device = "cpu",
     inception_weights: str | None = None,
     seed: int = 0,
+    swd_normalize: Normalization = "reference",
 ) -> QualityMeasure:
     """Build the measure called ``name`` (see the module docstring).
 
@@ -134,23 +145,41 @@ def quality_measure(
         device: Where the feature network runs.
         inception_weights: torch-fidelity's Inception-v3 weights file (``"fid"`` only).
         seed: Seed of SWD's patches and directions.
+        swd_normalize: How SWD standardises the patches (``"swd"`` only): ``"reference"`` (both
+            sets by the real set's per-channel statistics, the default here) or ``"per_set"``
+            (Karras et al. 2018, appendix D, as the training monitor computes it).
 
     Returns:
         The :class:`QualityMeasure`.
 
     Raises:
-        ValueError: On an unknown name, or ``"fid"`` without an existing weights file.
+        ValueError: On an unknown name or ``swd_normalize``, or ``"fid"`` without an existing
+            weights file.
 
     Example:
         >>> quality_measure("fsd").equal_sizes, quality_measure("swd").equal_sizes
         (False, True)
+        >>> _ = torch.manual_seed(0)
+        >>> coarse = torch.rand(4, 3, 4, 4) * 2 - 1
+        >>> real = torch.nn.functional.interpolate(coarse, size=16, mode="bilinear")
+        >>> noisy = (real + torch.randn(4, 3, 16, 16)).clamp(-1, 1)
+        >>> per_set = quality_measure("swd", swd_normalize="per_set")
+        >>> reference = quality_measure("swd")
+        >>> described = reference.describe(real), reference.describe(noisy)
+        >>> reference.distance(*described) > per_set.distance(*described)
+        True
     """
     if name not in QUALITY_MEASURES:
         raise ValueError(f"quality must be one of {QUALITY_MEASURES}; got {name!r}")
+    if swd_normalize not in SWD_NORMALIZATIONS:
+        raise ValueError(
+            f"swd_normalize must be one of {SWD_NORMALIZATIONS}; got {swd_normalize!r}"
+        )
     if name == "swd":
 
         def swd(real: Tensor, fake: Tensor) -> float:
-            return float(sliced_wasserstein_distance(real, fake, seed=seed).mean)
+            result = sliced_wasserstein_distance(real, fake, seed=seed, normalize=swd_normalize)
+            return float(result.mean)
 
         return QualityMeasure(name, _to_uint8, swd, True)
     if name == "fid":

@@ -14,6 +14,8 @@ Variation" (ICLR 2018, arXiv:1710.10196), appendix D:
    positions where the patch fits, drawn with replacement. A descriptor is the patch flattened in
    (channel, row, column) order: 147 values.
 4. Each set's descriptors are normalised by that set's per-channel mean and population std.
+   ``normalize="reference"`` instead normalises both sets by the *real* set's statistics (a
+   deviation from Karras, see below).
 5. For each of 4 repeats, 128 random unit directions; both sets are projected, each projection is
    sorted and the mean absolute difference taken; the repeats are averaged.
 6. Each level is reported x1e3, highest resolution first, plus the plain mean over levels.
@@ -24,6 +26,16 @@ the fake set's from ``3 * s + 1`` and the directions from ``3 * s + 2``; the two
 use independent positions, and ``sliced_wasserstein_distance(x, x)`` is the sampling noise floor,
 not 0. The private helpers take explicit positions and directions so tests can fix them.
 
+Karras' per-set normalisation (step 4) makes SWD blind to how much a set's patches vary: a fake
+set that is noisy throughout is rescaled to unit spread like the real one, and its normalised
+white-noise patches can lie closer to the real patches than those of a cleaner set with the wrong
+structure. Comparing a small set against real images for how unreal it looks (the artifact scores
+of GAN Dissection, Bau et al., ICLR 2019, section 4.3) needs that spread, so
+``normalize="reference"`` standardises both sets with the real set's per-channel mean and std:
+the real set is normalised as in Karras, the fake set keeps its scale relative to the real one.
+Values then differ from Karras' SWD and the two are not comparable; the training monitor keeps
+the default ``"per_set"``.
+
 Everything runs on the inputs' device; on CPU the projections are sorted with numpy's SIMD sort,
 which gives the same values as ``torch.sort`` about 8x faster.
 """
@@ -31,7 +43,7 @@ which gives the same values as ``torch.sort`` about 8x faster.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import torch
 from torch import Tensor
@@ -44,6 +56,10 @@ PATCHES_PER_IMAGE = 128
 NUM_REPEATS = 4
 DIRECTIONS_PER_REPEAT = 128
 DESCRIPTOR_SIZE = NUM_CHANNELS * PATCH_SIZE * PATCH_SIZE  # 147
+SWD_NORMALIZATIONS = ("per_set", "reference")
+"""Values of ``normalize``: Karras' per-set statistics, or the real (reference) set's for both."""
+
+Normalization = Literal["per_set", "reference"]
 
 
 class SlicedWassersteinResult(NamedTuple):
@@ -150,10 +166,23 @@ def _sliced_wasserstein_update(images: Tensor, positions: Sequence[Tensor]) -> l
     return [_extract_patches(level, pos) for level, pos in zip(pyramid, positions, strict=True)]
 
 
-def _normalize_descriptors(descriptors: Tensor) -> Tensor:
-    """Standardise ``[M, 147]`` descriptors per colour channel (population std) over the set."""
+def _check_normalize(normalize: str) -> None:
+    """Raise ``ValueError`` unless ``normalize`` is one of :data:`SWD_NORMALIZATIONS`."""
+    if normalize not in SWD_NORMALIZATIONS:
+        raise ValueError(f"normalize must be one of {SWD_NORMALIZATIONS}, got {normalize!r}")
+
+
+def _normalize_descriptors(descriptors: Tensor, reference: Tensor | None = None) -> Tensor:
+    """Standardise ``[M, 147]`` descriptors per colour channel (population std).
+
+    The per-channel mean and std are those of ``reference`` (``[M', 147]``), or of
+    ``descriptors`` themselves when it is None (Karras et al. 2018, appendix D).
+    """
     per_channel = descriptors.float().view(descriptors.shape[0], NUM_CHANNELS, -1)  # [M, 3, 49]
-    std, mean = torch.std_mean(per_channel, dim=(0, 2), correction=0, keepdim=True)  # [1, 3, 1]
+    source = per_channel
+    if reference is not None:
+        source = reference.float().view(reference.shape[0], NUM_CHANNELS, -1)  # [M', 3, 49]
+    std, mean = torch.std_mean(source, dim=(0, 2), correction=0, keepdim=True)  # [1, 3, 1]
     std = torch.where(std > 0, std, torch.ones_like(std))  # a constant channel maps to 0
     return ((per_channel - mean) / std).view(descriptors.shape[0], -1)  # [M, 147]
 
@@ -177,7 +206,10 @@ def _sliced_wasserstein_level(real: Tensor, fake: Tensor, directions: Tensor) ->
 
 
 def _sliced_wasserstein_compute(
-    real_descriptors: Sequence[Tensor], fake_descriptors: Sequence[Tensor], directions: Tensor
+    real_descriptors: Sequence[Tensor],
+    fake_descriptors: Sequence[Tensor],
+    directions: Tensor,
+    normalize: Normalization = "per_set",
 ) -> Tensor:
     """Per-level SWD x1e3 from both sets' raw descriptors.
 
@@ -185,13 +217,17 @@ def _sliced_wasserstein_compute(
         real_descriptors: per level, ``[M, 147]`` raw descriptors of the real set.
         fake_descriptors: per level, ``[M, 147]`` raw descriptors of the fake set (same ``M``).
         directions: ``[L, R, 147, K]`` unit directions (unit norm along dim 2).
+        normalize: ``"per_set"`` (Karras) or ``"reference"`` (both sets by the real set's
+            per-channel statistics); see the module docstring.
 
     Returns:
         ``[L]`` float32, SWD x1e3 per level, on the descriptors' device.
 
     Raises:
-        ValueError: if the sets differ in levels or size, or ``directions`` does not match.
+        ValueError: if the sets differ in levels or size, ``directions`` does not match, or
+            ``normalize`` is unknown.
     """
+    _check_normalize(normalize)
     num_levels = len(real_descriptors)
     if len(fake_descriptors) != num_levels or num_levels == 0:
         raise ValueError(
@@ -213,8 +249,11 @@ def _sliced_wasserstein_compute(
                 f"{list(real.shape)} and {list(fake.shape)}"
             )
         level_directions = level_directions.to(device=real.device, dtype=torch.float32)
+        reference = real if normalize == "reference" else None
         swd = _sliced_wasserstein_level(
-            _normalize_descriptors(real), _normalize_descriptors(fake), level_directions
+            _normalize_descriptors(real),
+            _normalize_descriptors(fake, reference),
+            level_directions,
         )
         levels.append(swd * 1e3)
     return torch.stack(levels)  # [L]
@@ -226,7 +265,11 @@ def _seeded_generator(seed: int, stream: int) -> torch.Generator:
 
 
 def sliced_wasserstein_distance(
-    real: Tensor, fake: Tensor, seed: int = 0, batch_size: int = 256
+    real: Tensor,
+    fake: Tensor,
+    seed: int = 0,
+    batch_size: int = 256,
+    normalize: Normalization = "per_set",
 ) -> SlicedWassersteinResult:
     """Sliced Wasserstein Distance of Karras et al. (2018, appendix D) between two image sets.
 
@@ -235,6 +278,11 @@ def sliced_wasserstein_distance(
         fake: ``[N, 3, S, S]``, same ``N`` and ``S`` as ``real``.
         seed: seeds the patch positions and directions; equal seeds give equal results.
         batch_size: images turned into descriptors at a time (memory only, not the result).
+        normalize: how each level's ``[N * 128, 147]`` patch descriptors are standardised per
+            colour channel before projecting: ``"per_set"`` (Karras, appendix D) by each set's
+            own mean and std; ``"reference"`` both sets by the mean and std of ``real``'s
+            descriptors, so that a fake set with too much (or too little) spread, e.g. noisy
+            images, stays far from ``real`` (not Karras' SWD; see the module docstring).
 
     Returns:
         :class:`SlicedWassersteinResult` with ``levels`` ``[L]`` (x1e3, highest resolution first),
@@ -243,7 +291,8 @@ def sliced_wasserstein_distance(
         floor, which shrinks like ``1/sqrt(N)``; compare values only at equal ``N``.
 
     Raises:
-        ValueError: if a set has the wrong shape or dtype, or the sets differ in size or resolution.
+        ValueError: if a set has the wrong shape or dtype, the sets differ in size or resolution,
+            or ``normalize`` is not ``"per_set"`` or ``"reference"``.
 
     Example:
         >>> _ = torch.manual_seed(0)
@@ -256,7 +305,21 @@ def sliced_wasserstein_distance(
         >>> noise_floor = sliced_wasserstein_distance(real, real, seed=0).mean
         >>> bool(result.mean > 2 * noise_floor)
         True
+
+        Per-set normalisation rescales a noisy set to the real set's spread; ``"reference"``
+        keeps the noise visible:
+
+        >>> noisy = (smooth + torch.randn(8, 3, 32, 32)).clamp(-1, 1)
+        >>> per_set = sliced_wasserstein_distance(smooth, noisy, seed=0).mean
+        >>> reference = sliced_wasserstein_distance(smooth, noisy, seed=0, normalize="reference")
+        >>> bool(reference.mean > 2 * per_set)
+        True
+        >>> sliced_wasserstein_distance(smooth, noisy, normalize="karras")
+        Traceback (most recent call last):
+            ...
+        ValueError: normalize must be one of ('per_set', 'reference'), got 'karras'
     """
+    _check_normalize(normalize)
     _check_images(real, "real")
     _check_images(fake, "fake")
     if real.shape != fake.shape or real.shape[0] == 0:
@@ -276,5 +339,5 @@ def sliced_wasserstein_distance(
             chunks.append(_sliced_wasserstein_update(batch, positions))
         descriptors.append([torch.cat(level) for level in zip(*chunks, strict=True)])
     directions = _random_directions(len(resolutions), _seeded_generator(seed, 2))
-    levels = _sliced_wasserstein_compute(descriptors[0], descriptors[1], directions)
+    levels = _sliced_wasserstein_compute(descriptors[0], descriptors[1], directions, normalize)
     return SlicedWassersteinResult(levels, levels.mean(), resolutions)
