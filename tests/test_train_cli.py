@@ -197,7 +197,20 @@ def test_a_bad_option_fails_with_a_message():
     assert "power of two" in done.stderr or "resolution" in done.stderr
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
+MONITORED = [c for c in CONFIGS if "ganlens.callbacks.DissectionMonitor" in c.read_text()]
+"""Long-training recipes that carry their own monitors (on an images-shown schedule)."""
+
+
+@pytest.mark.parametrize("config", MONITORED, ids=[c.stem for c in MONITORED])
+def test_monitored_recipes_build_both_monitors_on_images_shown(config):
+    cli = main(["--config", str(config), "--trainer.accelerator", "cpu"], run=False)
+    monitors = [c for c in cli.trainer.callbacks if type(c).__name__.endswith("Monitor")]
+    kinds = sorted(type(c).__name__ for c in monitors)
+    assert kinds == ["DissectionMonitor", "ImageQualityMonitor", "SampleGridMonitor"]
+    assert all(m.every_n_images for m in monitors if type(m).__name__ != "SampleGridMonitor")
+
+
+@pytest.mark.parametrize("config", [c for c in CONFIGS if c not in MONITORED], ids=lambda c: c.stem)
 def test_presets_append_both_monitors_to_every_config(config):
     presets = ["--config", "callbacks/interpretability.yaml", "--config", "callbacks/quality.yaml"]
     cli = main(["--config", str(config), *presets, "--trainer.accelerator", "cpu"], run=False)

@@ -30,7 +30,7 @@ from jsonargparse import Namespace
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
 from ganlens.callbacks.history import RunHistory
-from ganlens.report.wandb_summary import wandb_logged_in
+from ganlens.report.wandb_run import wandb_logger
 from ganlens.training import ProgressiveGAN
 
 __all__ = [
@@ -133,7 +133,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 
 def default_logger(project: str = "ganlens") -> dict[str, Any]:
-    """The default logger as a LightningCLI ``class_path`` record: W&B, offline unless logged in.
+    """The default logger as a LightningCLI ``class_path`` record: W&B in ganlens' one mode.
 
     Its ``save_dir`` is left empty; :class:`GanLensCLI` fills in ``trainer.default_root_dir``.
 
@@ -141,10 +141,7 @@ def default_logger(project: str = "ganlens") -> dict[str, Any]:
         >>> default_logger()["class_path"]
         'pytorch_lightning.loggers.WandbLogger'
     """
-    return {
-        "class_path": "pytorch_lightning.loggers.WandbLogger",
-        "init_args": {"project": project, "offline": not wandb_logged_in()},
-    }
+    return wandb_logger(project)
 
 
 class GanLensCLI(LightningCLI):

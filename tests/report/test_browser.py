@@ -12,9 +12,9 @@ import pytest
 import torch
 from playwright.sync_api import sync_playwright
 
-from ganlens.commands.report import ReportSettings, publish_dissection
 from ganlens.dissect.planted import PlantedSceneGenerator, SceneLabelSegmenter
 from ganlens.dissect.units import DissectionOptions, run_units
+from ganlens.report.publish import publish_dissection
 
 PLANTED = ("sky", "cloud", "mountain", "water", "grass", "road", "roof", "door", "dome", "trunk")
 BROWSER_ARGS = [
@@ -47,7 +47,7 @@ def report(tmp_path_factory):
         held_out=probe + torch.tensor([32.0, 0.0]), options=DissectionOptions(images_per_unit=3),
         model={"source": "planted"}, progress=False,
     )  # fmt: skip
-    return out, publish_dissection(result, out, ReportSettings(directory=str(out)))
+    return out, publish_dissection(result, out).document
 
 
 def test_pages_reference_no_network_resource(report):

@@ -8,7 +8,8 @@ from ganlens.report.wandb_history import find_run_files, read_table, wait_for_ru
 from ganlens.report.wandb_summary import UNIT_COLUMNS, log_dissection
 
 
-def test_an_offline_run_holds_unit_tables_with_images_charts_and_counts(tmp_path):
+def test_an_offline_run_holds_unit_tables_with_images_charts_and_counts(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
     generator = PlantedSceneGenerator(["sky", "grass", "door"], resolution=32, feature_size=8)
     probe = torch.stack([torch.arange(24.0), torch.zeros(24)], dim=1)
     document = run_units(
@@ -16,7 +17,7 @@ def test_an_offline_run_holds_unit_tables_with_images_charts_and_counts(tmp_path
         probe=probe, held_out=probe + torch.tensor([24.0, 0.0]),
         options=DissectionOptions(images_per_unit=2), model={"source": "planted"}, progress=False,
     ).to_dict()  # fmt: skip
-    run_dir = log_dissection(document, tmp_path, project="ganlens-test", mode="offline")
+    run_dir = log_dissection(document, tmp_path, project="ganlens-test")
     assert run_dir.parent == tmp_path / "wandb" and run_dir.name.startswith("offline-run-")
     [run_file] = find_run_files(run_dir)
     run = wait_for_run(run_file)  # wandb.finish() may return before the log is complete

@@ -163,10 +163,11 @@ def run_ace_command(settings: AceSettings) -> int:
         if settings.wandb:
             from pytorch_lightning.loggers import WandbLogger
 
+            from ganlens.report.wandb_run import wandb_logger
+
             name = settings.wandb_name or f"ace-{settings.layer}-{concept}"
-            loggers.append(
-                WandbLogger(project=settings.wandb_project, save_dir=settings.out, name=name)
-            )
+            record = wandb_logger(settings.wandb_project, save_dir=settings.out, name=name)
+            loggers.append(WandbLogger(**record["init_args"]))
         record = run_concept(
             generator, segmenter, settings.layer, concept, fit_latents, eval_latents,
             tables[concept], steps=settings.steps, batch_size=settings.pairs_per_step,

@@ -270,14 +270,14 @@ def run_artifacts(settings: ArtifactsSettings) -> int:
     _log.info("%s: worst units %s; ablating the top %d: %s -> %s", s.layer, worst, n_max, changes,
               out)  # fmt: skip
     if s.wandb:
-        from ganlens.applications.wandb_log import log_to_wandb
+        from ganlens.report.wandb_run import log_results
 
-        log_to_wandb(
+        log_results(
             s.wandb_project,
             s.wandb_name or f"artifacts-{s.layer}",
             out,
-            {f"artifacts/{m}_change": v for m, v in document["summary"]["change"].items()},
-            {
+            scalars={f"artifacts/{m}_change": v for m, v in document["summary"]["change"].items()},
+            tables={
                 "artifacts/units": (
                     ["unit", "rank", "score"],
                     [[u["unit"], u["rank"], u["score"]] for u in score_dict["units"]],
@@ -290,7 +290,7 @@ def run_artifacts(settings: ArtifactsSettings) -> int:
                     ],
                 ),
             },
-            {f"artifacts/{k}": out / v for k, v in document["images"].items()},
-            asdict(s),
+            images={f"artifacts/{k}": out / v for k, v in document["images"].items()},
+            config=asdict(s),
         )
     return 0

@@ -170,7 +170,7 @@ def run_compare(settings: CompareSettings) -> int:
                   entry["a"]["interpretable"], entry["b"]["interpretable"], kept,
                   changes or "unchanged")  # fmt: skip
     if s.wandb:
-        from ganlens.applications.wandb_log import log_to_wandb
+        from ganlens.report.wandb_run import log_results
 
         rows = [
             [
@@ -181,18 +181,18 @@ def run_compare(settings: CompareSettings) -> int:
             ]
             for e in report["layers"]
         ]
-        log_to_wandb(
+        log_results(
             s.wandb_project,
             s.wandb_name or "compare",
             out,
-            {f"compare/{r[0]}/interpretable_b_minus_a": r[2] - r[1] for r in rows},
-            {
+            scalars={f"compare/{r[0]}/interpretable_b_minus_a": r[2] - r[1] for r in rows},
+            tables={
                 "compare/layers": (
                     ["layer", "interpretable_a", "interpretable_b", "stability"],
                     rows,
                 )
             },
-            {"compare/units": out / "compare_units.png"},
-            asdict(s),
+            images={"compare/units": out / "compare_units.png"},
+            config=asdict(s),
         )
     return 0

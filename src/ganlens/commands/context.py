@@ -211,16 +211,16 @@ def run_context(settings: ContextSettings) -> int:
     _log.info("insert %s (%d %s units of %s): success rate by context (cells): %s -> %s",
               s.concept, len(units), ranked[1], s.layer, top, out)  # fmt: skip
     if s.wandb:
-        from ganlens.applications.wandb_log import log_to_wandb
+        from ganlens.report.wandb_run import log_results
 
         columns = ["context", "cells", "successes", "success_rate", "mean_added"]
-        log_to_wandb(
+        log_results(
             s.wandb_project,
             s.wandb_name or f"context-{s.layer}-{s.concept}",
             out,
-            {f"context/{r['context']}/success_rate": r["success_rate"] for r in rows},
-            {"context/table": (columns, [[r[c] for c in columns] for r in rows])},
-            {f"context/{key}": out / name for key, name in images.items()},
-            asdict(s),
+            scalars={f"context/{r['context']}/success_rate": r["success_rate"] for r in rows},
+            tables={"context/table": (columns, [[r[c] for c in columns] for r in rows])},
+            images={f"context/{key}": out / name for key, name in images.items()},
+            config=asdict(s),
         )
     return 0

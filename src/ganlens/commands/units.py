@@ -163,9 +163,9 @@ def run_units_command(settings: UnitsSettings) -> int:
 
     import torch
 
-    from ganlens.commands.report import publish_dissection
     from ganlens.dissect.units import DissectionOptions, make_latents, run_units
     from ganlens.hooks import get_layer
+    from ganlens.report.publish import publish_dissection
     from ganlens.sources import load_generator, load_segmenter, weights_fingerprint
 
     log = logging.getLogger("ganlens")
@@ -204,7 +204,12 @@ def run_units_command(settings: UnitsSettings) -> int:
     if earlier:
         log.info("kept %s from the earlier dissection in %s", ", ".join(earlier), settings.out)
         result = result.with_layers({**result.layers, **earlier})
-    document = publish_dissection(result, Path(settings.out), settings, prune=True)
+    published = publish_dissection(
+        result, settings.out, prune=True, wandb_name=settings.wandb_name,
+        wandb_project=settings.wandb_project if settings.wandb else None,
+    )  # fmt: skip
+    log.info(published.describe())
+    document = published.document
     for layer in document["layers"]:
         s = layer["summary"]
         top = ", ".join(f"{e['concept']} {e['count']}" for e in s["class_distribution"][:6])

@@ -1,9 +1,9 @@
 """A dissection's summaries as a W&B run: unit tables with images, class distributions as bars.
 
 ``dissect.py units --wandb`` (and ``dissect.py report DIR --wandb``) call :func:`log_dissection`
-with the ``dissect.json`` document. The run is offline unless the user is logged in
-(:func:`wandb_logged_in`; ``WANDB_MODE`` overrides), its files go under the
-dissection's folder, and everything is logged in one history row:
+with the ``dissect.json`` document. The run takes ganlens' one W&B mode
+(:func:`~ganlens.report.wandb_run.wandb_mode`: offline unless logged in, ``WANDB_MODE`` wins),
+its files go under the dissection's folder, and everything is logged in one history row:
 
 * ``<layer>/units``: table of every unit (unit, concept, category, IoU, IQR, threshold,
   interpretable, top samples as a ``wandb.Image``);
@@ -16,50 +16,19 @@ dissection's folder, and everything is logged in one history row:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ganlens.report.layer_comparison import layer_comparison_rows
+from ganlens.report.wandb_run import run_folder, start_run
 
-__all__ = ["UNIT_COLUMNS", "log_dissection", "wandb_logged_in"]
+__all__ = ["UNIT_COLUMNS", "log_dissection"]
 
 UNIT_COLUMNS = (
     "unit", "concept", "category", "iou", "iqr", "threshold", "interpretable", "top_samples",
 )  # fmt: skip
 """Columns of the per-layer unit tables."""
-
-
-RunMode = Literal["online", "offline", "disabled"]
-
-
-def wandb_logged_in() -> bool:
-    """Whether W&B can go online: ``WANDB_MODE``, then an API key in the environment or netrc.
-
-    Example:
-        >>> import os
-        >>> os.environ["WANDB_MODE"] = "offline"
-        >>> wandb_logged_in()
-        False
-    """
-    mode = os.environ.get("WANDB_MODE", "").lower()
-    if mode in ("offline", "dryrun", "disabled"):
-        return False
-    if mode == "online" or os.environ.get("WANDB_API_KEY"):
-        return True
-    netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
-    try:
-        return "api.wandb.ai" in netrc.read_text()
-    except OSError:
-        return False
-
-
-def _run_mode(mode: RunMode | None) -> RunMode:
-    if mode is not None:
-        return mode
-
-    return "online" if wandb_logged_in() else "offline"
 
 
 def log_dissection(
@@ -68,7 +37,6 @@ def log_dissection(
     *,
     project: str = "ganlens",
     name: str | None = None,
-    mode: RunMode | None = None,
 ) -> Path:
     """Log a ``dissect.json`` document (and its unit images) to a new W&B run.
 
@@ -77,7 +45,6 @@ def log_dissection(
         directory: The dissection's folder; the run's files go to ``directory/wandb``.
         project: W&B project.
         name: Run name (default: W&B picks one).
-        mode: ``"online"``, ``"offline"`` or ``"disabled"`` (default: offline unless logged in).
 
     Returns:
         The run's local folder (``.../wandb/offline-run-*`` or ``run-*``).
@@ -92,18 +59,16 @@ def log_dissection(
         >>> doc = {"settings": {"threshold_mode": "quantile"}, "categories": ["object"],
         ...        "model": {"source": "toy"},
         ...        "layers": [{"layer": "layer1", "summary": summary, "units": [unit]}]}
-        >>> log_dissection(doc, tempfile.mkdtemp(), mode="offline").name.startswith("offline-run")
+        >>> import os
+        >>> os.environ["WANDB_MODE"] = "offline"
+        >>> log_dissection(doc, tempfile.mkdtemp()).name.startswith("offline-run")
         True
     """
     import wandb
 
     directory = Path(directory)
-    (directory / "wandb").mkdir(parents=True, exist_ok=True)
     config = {**document["settings"], "model": dict(document["model"])}
-    run = wandb.init(
-        project=project, name=name, dir=str(directory), mode=_run_mode(mode),
-        config=config, job_type="dissect",
-    )  # fmt: skip
+    run = start_run(project, directory, name=name, config=config, job_type="dissect")
     try:
         row: dict[str, Any] = {}
         for layer in document["layers"]:
@@ -136,8 +101,6 @@ def log_dissection(
                 comparison, "layer", "interpretable", title="interpretable units per layer"
             )
         run.log(row)
-        disabled = run.settings.mode == "disabled" if hasattr(run, "settings") else False
-        run_dir = directory / "wandb" if disabled else Path(run.dir).parent
+        return run_folder(run, directory)
     finally:
         run.finish()
-    return run_dir

@@ -1,0 +1,187 @@
+"""The one route to Weights & Biases: the mode a run takes, starting runs, logging results.
+
+Every ganlens run (``ganlens fit``'s ``WandbLogger``, ``units``/``report --wandb``, ``ace``,
+``artifacts``, ``context`` and ``compare`` with ``--wandb``) takes its mode from
+:func:`wandb_mode`: ``WANDB_MODE`` when set (``online``, ``offline``/``dryrun``, ``disabled``),
+else online when the user is logged in (``WANDB_API_KEY``, or an ``api.wandb.ai`` entry in
+``~/.netrc`` as ``wandb login`` writes), else offline, so nothing needs a network by default.
+``wandb`` itself is imported only inside the functions that start runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = ["RunMode", "log_results", "start_run", "wandb_logged_in", "wandb_logger", "wandb_mode"]
+
+RunMode = Literal["online", "offline", "disabled"]
+_MODES: dict[str, RunMode] = {
+    "online": "online", "run": "online", "offline": "offline", "dryrun": "offline",
+    "disabled": "disabled",
+}  # fmt: skip
+
+
+def wandb_logged_in() -> bool:
+    """Whether the user has W&B credentials: an API key in the environment or in netrc.
+
+    Example:
+        >>> import os
+        >>> os.environ["WANDB_API_KEY"] = "x" * 40
+        >>> wandb_logged_in()
+        True
+        >>> del os.environ["WANDB_API_KEY"]
+    """
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
+    try:
+        return "api.wandb.ai" in netrc.read_text()
+    except OSError:
+        return False
+
+
+def wandb_mode() -> RunMode:
+    """The mode of every ganlens W&B run: ``WANDB_MODE`` wins, else online only when logged in.
+
+    Raises:
+        ValueError: If ``WANDB_MODE`` is set to something W&B does not know.
+
+    Example:
+        >>> import os
+        >>> os.environ["WANDB_MODE"] = "disabled"
+        >>> wandb_mode()
+        'disabled'
+        >>> os.environ["WANDB_MODE"] = "offline"
+    """
+    given = os.environ.get("WANDB_MODE", "").strip().lower()
+    if given:
+        if given not in _MODES:
+            raise ValueError(
+                f"WANDB_MODE={given!r} is not a W&B mode; use online, offline or disabled"
+            )
+        return _MODES[given]
+    return "online" if wandb_logged_in() else "offline"
+
+
+def wandb_logger(project: str = "ganlens", **init_args: Any) -> dict[str, Any]:
+    """Lightning's ``WandbLogger`` as a LightningCLI ``class_path`` record, in :func:`wandb_mode`.
+
+    Args:
+        project: W&B project.
+        init_args: More ``WandbLogger`` arguments (``save_dir``, ``name``, ...).
+
+    Example:
+        >>> import os
+        >>> os.environ["WANDB_MODE"] = "offline"
+        >>> record = wandb_logger(save_dir="out")
+        >>> record["class_path"], record["init_args"]["mode"], record["init_args"]["save_dir"]
+        ('pytorch_lightning.loggers.WandbLogger', 'offline', 'out')
+    """
+    # mode goes to wandb.init; WandbLogger's own offline=True would set WANDB_MODE process-wide
+    arguments = {"project": project, "mode": wandb_mode(), **init_args}
+    return {"class_path": "pytorch_lightning.loggers.WandbLogger", "init_args": arguments}
+
+
+def start_run(
+    project: str,
+    directory: str | Path,
+    *,
+    name: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    job_type: str | None = None,
+) -> Any:
+    """Start a W&B run in :func:`wandb_mode` with its files under ``directory/wandb``.
+
+    Args:
+        project: W&B project.
+        directory: Folder the run's files go under (created).
+        name: Run name (default: W&B picks one).
+        config: The settings, stored as the run's config.
+        job_type: W&B job type, e.g. ``"dissect"``.
+
+    Returns:
+        The ``wandb`` run; finish it with ``run.finish()``.
+
+    Example:
+        >>> import os, tempfile
+        >>> os.environ["WANDB_MODE"] = "offline"
+        >>> run = start_run("ganlens", tempfile.mkdtemp(), name="example")
+        >>> run.settings.mode
+        'offline'
+        >>> run.finish()
+    """
+    import wandb
+
+    folder = Path(directory)
+    (folder / "wandb").mkdir(parents=True, exist_ok=True)
+    return wandb.init(
+        project=project, name=name, dir=str(folder), mode=wandb_mode(),
+        config=dict(config or {}), job_type=job_type, reinit="finish_previous",
+    )  # fmt: skip
+
+
+def run_folder(run: Any, directory: str | Path) -> Path:
+    """The local folder of a started run (``directory/wandb`` for a disabled one).
+
+    Example:
+        >>> import os, tempfile
+        >>> os.environ["WANDB_MODE"] = "disabled"
+        >>> folder = tempfile.mkdtemp()
+        >>> run = start_run("ganlens", folder)
+        >>> run_folder(run, folder) == Path(folder) / "wandb"
+        True
+        >>> run.finish(); os.environ["WANDB_MODE"] = "offline"
+    """
+    if getattr(getattr(run, "settings", None), "mode", None) == "disabled":
+        return Path(directory) / "wandb"
+    return Path(run.dir).parent
+
+
+def log_results(
+    project: str,
+    name: str,
+    directory: str | Path,
+    *,
+    scalars: Mapping[str, float],
+    tables: Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]],
+    images: Mapping[str, str | Path],
+    config: Mapping[str, Any],
+) -> Path:
+    """Log a command's results to a new run in one history row, then finish it.
+
+    Args:
+        project: W&B project.
+        name: Run name.
+        directory: Folder the run's files go under.
+        scalars: Key to number (also in the run's summary).
+        tables: Key to ``(columns, rows)``.
+        images: Key to a picture file.
+        config: The settings, stored as the run's config.
+
+    Returns:
+        The run's local folder.
+
+    Example:
+        >>> import os, tempfile
+        >>> os.environ["WANDB_MODE"] = "offline"
+        >>> folder = log_results("ganlens", "example", tempfile.mkdtemp(), scalars={"x": 1.0},
+        ...                      tables={"t": (["a"], [[1]])}, images={}, config={"seed": 0})
+        >>> folder.name.startswith("offline-run-")
+        True
+    """
+    import wandb
+
+    run = start_run(project, directory, name=name, config=config)
+    try:
+        payload: dict[str, Any] = dict(scalars)
+        for key, (columns, rows) in tables.items():
+            payload[key] = wandb.Table(columns=list(columns), data=[list(r) for r in rows])
+        for key, path in images.items():
+            payload[key] = wandb.Image(str(path))
+        run.log(payload)
+        return run_folder(run, directory)
+    finally:
+        run.finish()
