@@ -180,3 +180,44 @@ def test_generators_that_overshoot_the_image_range_are_clamped_before_segmentati
         assert generator(latents).abs().max() > 1.5  # the case that used to raise
     result = dissect(generator, ["layer2", "layer6"], load_scene_segmenter(), latents, batch_size=8)
     assert len(result["layer6"].units) == generator.channels[2]  # layer6: the 16 px block
+
+
+def test_iqr_probe_counted_at_one_threshold_equals_selecting_from_all_levels(
+    dissections: dict[str, DissectionResult],
+    planted_generator: PlantedSceneGenerator,
+    scene_segmenter: SceneLabelSegmenter,
+    latent_sets: Latents,
+) -> None:
+    """Counting the probe at each unit's chosen threshold equals selecting from all B levels.
+
+    Selecting from all levels, at the held-out search's level, is what the runner did before.
+    """
+    from ganlens.functional.information_quality import iqr_top_fractions
+    from ganlens.metrics import UnitConceptIoU, UnitQuantile
+
+    probe, held_out = latent_sets
+    fractions = iqr_top_fractions(100)
+
+    def features_and_labels(latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with trace(planted_generator, "layer1") as features:
+            images = planted_generator(latents)
+        return features["layer1"], scene_segmenter.segment(images, 32)
+
+    held_features, held_labels = features_and_labels(held_out)
+    quantiles = UnitQuantile(held_features.shape[1], fractions, 32)
+    quantiles.update(held_features)
+    thresholds = quantiles.compute().view(held_features.shape[1], -1)  # [U, B]
+    metrics = [
+        UnitConceptIoU(SCENE_VOCABULARY, thresholds, top_fractions=fractions, min_iqr=0.01)
+        for _ in range(2)
+    ]
+    metrics[0].update(held_features, held_labels)
+    metrics[1].update(*features_and_labels(probe))
+    metrics[1].select_levels(metrics[0].compute().level)
+    expected = metrics[1].compute()
+
+    layer = dissections["iqr"]["layer1"]
+    torch.testing.assert_close(layer.iou_table, expected.iou_table.float(), atol=0, rtol=0)
+    assert [u.threshold for u in layer.units] == expected.threshold.tolist()
+    assert [u.iqr for u in layer.units] == pytest.approx(expected.iqr.tolist(), abs=1e-7)
+    assert [u.interpretable for u in layer.units] == expected.interpretable.tolist()

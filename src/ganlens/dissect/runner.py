@@ -19,8 +19,11 @@ upsampled.
   probe set unless ``latents_threshold`` is given); pass 2 counts on the probe set.
 * ``iqr`` mode: pass 1 streams B = 100 quantiles per unit (top fractions 0.1 % .. 100 %) over the
   held-out set ``latents_threshold``; pass 2 counts at all B levels on the held-out set (where the
-  IQR search picks each unit's level) and on the probe set (where IoU is reported at that level).
-  Counting at B levels costs the same for any B > 1 (:mod:`ganlens.functional.unit_concept_iou`).
+  IQR search picks each unit's level), then counts the probe set at that one threshold per unit
+  (where IoU and IQR are reported), with the block-pruned single-threshold count. The probe's
+  counts at the chosen threshold are the ones a B-level count would select, so the result is the
+  same. Counting at B levels costs the same for any B > 1
+  (:mod:`ganlens.functional.unit_concept_iou`).
 
 By default the runner works in one process and its metrics do not sync. With ``distributed=True``
 inside an initialised ``torch.distributed`` group, every process dissects its contiguous share of
@@ -285,32 +288,18 @@ def dissect(
     assert size is not None
     thresholds = {n: q.compute().view(q.num_units, -1) for n, q in quantiles.items()}  # [U, B]
 
-    # Pass 2: counts at the thresholds (iqr: on the held-out set too) and top samples.
-    def counter() -> dict[str, UnitConceptIoU]:
-        return {
-            name: UnitConceptIoU(
-                vocabulary,
-                thresholds[name] if iqr else thresholds[name][:, 0],
-                iou_mode=iou_mode,
-                top_fractions=fractions if iqr else None,
-                min_iou=min_iou,
-                min_iqr=min_iqr if iqr else None,
-                sync_on_compute=distributed,
-                dist_sync_fn=all_reduce_sum,
-            ).to(device)
-            for name in names
-        }
+    # Pass 2: in iqr mode the held-out set's counts at all B levels pick each unit's level (the
+    # IQR search); then the probe set is counted at that one threshold per unit, where IoU is
+    # reported. In quantile mode the probe set is counted at the top-q quantile.
+    def counter(unit_thresholds: Tensor, levels: bool) -> UnitConceptIoU:
+        return UnitConceptIoU(
+            vocabulary, unit_thresholds, iou_mode=iou_mode,
+            top_fractions=fractions if levels else None, min_iou=min_iou,
+            min_iqr=min_iqr if iqr else None, sync_on_compute=distributed,
+            dist_sync_fn=all_reduce_sum,
+        ).to(device)  # fmt: skip
 
-    probe, held_out = counter(), (counter() if iqr else {})
-    tops = {
-        n: TopActivations(q.num_units, top_k, sync_on_compute=distributed).to(device)
-        for n, q in quantiles.items()
-    }
-    sets: list[tuple[str, Tensor, dict[str, UnitConceptIoU]]] = [("probe", latents_probe, probe)]
-    if iqr:
-        assert latents_threshold is not None
-        sets.insert(0, ("held-out", latents_threshold, held_out))
-    for label, latents, metrics in sets:
+    def count(label: str, latents: Tensor, metrics: dict[str, UnitConceptIoU]) -> None:
         description = f"dissect pass 2 ({label} counts)"
         for indices, images, features in _generate(
             generator, names, latents, batch_size, description, progress, distributed
@@ -321,10 +310,23 @@ def dissect(
                 if label == "probe":
                     tops[name].update(features[name], indices)
 
+    tops = {
+        n: TopActivations(q.num_units, top_k, sync_on_compute=distributed).to(device)
+        for n, q in quantiles.items()
+    }
+    chosen = {name: thresholds[name][:, 0] for name in names}  # [U]
+    if iqr:
+        assert latents_threshold is not None
+        held_out = {name: counter(thresholds[name], True) for name in names}
+        count("held-out", latents_threshold, held_out)
+        for name in names:
+            level = held_out[name].compute().level.to(thresholds[name].device)  # [U]
+            chosen[name] = thresholds[name].gather(1, level[:, None])[:, 0]  # [U]
+    probe = {name: counter(chosen[name], False) for name in names}
+    count("probe", latents_probe, probe)
+
     layer_results: dict[str, LayerDissection] = {}
     for name in names:
-        if iqr:
-            probe[name].select_levels(held_out[name].compute().level)
         result = probe[name].compute()
         top_indices = tops[name].compute().indices
         units = _records(result, top_indices, vocabulary)
