@@ -2,8 +2,9 @@
 
 Layers, bottom to top (a module may import its own layer or lower ones, never higher ones, and
 imports between modules of one layer must not form a cycle):
-io, settings, options, hooks, charts, data -> functional, models, segment -> metrics, training ->
-dissect, ace, applications, sources -> callbacks, report, paint -> commands, fit -> cli.
+io, images, lazy, settings, options, hooks, charts, data -> functional, models, segment ->
+metrics, training -> dissect, ace, applications, sources -> callbacks, report, paint ->
+commands, fit -> cli.
 """
 
 import ast
@@ -16,7 +17,7 @@ import pytest
 
 PACKAGE = Path(__file__).parents[1] / "src" / "ganlens"
 LAYERS = [
-    {"<root>", "io", "settings", "options", "hooks", "charts", "data"},
+    {"<root>", "io", "images", "lazy", "settings", "options", "hooks", "charts", "data"},
     {"functional", "models", "segment"},
     {"metrics", "training"},
     {"dissect", "ace", "applications", "sources"},

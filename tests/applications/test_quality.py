@@ -34,6 +34,34 @@ def test_frechet_distance_matches_torchmetrics():
     assert ours == pytest.approx(float(metric.compute()), rel=1e-4)
 
 
+def centred_frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
+    """The hand-written float64 formula ``frechet_distance`` had before torchmetrics computed it."""
+    stats = []
+    for features in (real, fake):
+        x = features.double()
+        centred = x - x.mean(dim=0)
+        stats.append((x.mean(dim=0), centred.T @ centred / (x.shape[0] - 1)))
+    (mu_r, s_r), (mu_f, s_f) = stats
+    root_trace = torch.linalg.eigvals(s_r @ s_f).sqrt().real.sum()
+    return float((mu_r - mu_f).square().sum() + s_r.trace() + s_f.trace() - 2 * root_trace)
+
+
+@pytest.mark.parametrize(
+    ("n", "m", "width", "shift"),
+    [(500, 300, 3, 0.0), (500, 300, 3, 3.0), (256, 64, 208, 0.1), (64, 64, 208, 0.0),
+     (1000, 20, 208, 3.0), (2000, 2000, 64, 0.1)],
+)  # fmt: skip
+def test_frechet_distance_on_torchmetrics_agrees_with_the_centred_formula(n, m, width, shift):
+    # Positive, offset features like pooled encoder activations, and sets smaller than the width
+    # (singular covariances, as a unit's top-k set in the artifact scores).
+    generator = torch.Generator().manual_seed(n + m + width)
+    real = torch.randn(n, width, generator=generator).abs() * 2 + 5
+    fake = torch.randn(m, width, generator=generator).abs() * 2 + 5 + shift
+    assert frechet_distance(real, fake) == pytest.approx(
+        centred_frechet_distance(real, fake), rel=1e-6
+    )
+
+
 def test_fsd_of_a_set_with_itself_is_zero_and_grows_with_noise():
     measure = quality_measure("fsd")
     images = torch.rand(32, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1

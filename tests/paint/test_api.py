@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pytest
 
+from ganlens.images import concept_colors
 from ganlens.paint.edits import render
 from ganlens.paint.images import to_uint8
 
@@ -30,6 +31,9 @@ def test_info_lists_layers_defaults_and_concepts(client, shipped):
     names = [c["name"] for c in info["concepts"]]
     assert names == list(shipped.segmenter.vocabulary.names)
     assert all(re.fullmatch(r"#[0-9a-f]{6}", c["color"]) for c in info["concepts"])
+    # the package's one palette: a concept has the page's colour in every other picture too
+    palette = ["#{:02x}{:02x}{:02x}".format(*rgb) for rgb in concept_colors(len(names))]
+    assert [c["color"] for c in info["concepts"]] == palette
 
 
 def test_rankings_are_permutations_sorted_by_iou(client, shipped):
@@ -63,6 +67,8 @@ def test_segment_returns_overlays_and_pixel_counts(client, shipped):
     assert overlay.shape == (32, 32, 4)
     labelled = int((overlay[..., 3] > 0).sum())
     assert sum(c["pixels"] for c in body["concepts"]) == labelled > 0
+    colours = {tuple(int(c["color"][i : i + 2], 16) for i in (1, 3, 5)) for c in body["concepts"]}
+    assert {tuple(p) for p in overlay[overlay[..., 3] > 0][:, :3].tolist()} <= colours
     names = set(shipped.segmenter.vocabulary.names)
     assert {c["name"] for c in body["concepts"]} <= names
 

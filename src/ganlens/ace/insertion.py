@@ -7,7 +7,7 @@ them to a constant k. ganlens offers two per-unit levels, both streamed over lat
   activation of u weighted by the hard coverage ``cov_c`` of c in each feature cell
   (:func:`ganlens.functional.causal_effect.insertion_constant`);
 * ``quantile``: the per-unit 99th percentile of u's activations over all cells (unconditional;
-  the level GANPaint-style painting uses), from :class:`~ganlens.metrics.UnitQuantile`.
+  the level GANPaint-style painting uses), from :class:`~ganlens.metrics.unit_level.UnitLevel`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from ganlens.functional.causal_effect import _insertion_constant_update
 from ganlens.metrics.causal_effect import generate_presence
-from ganlens.metrics.unit_quantile import UnitQuantile
+from ganlens.metrics.unit_level import UNIT_LEVEL, UnitLevel
 
 __all__ = ["InsertionStatistics", "insertion_statistics", "latent_batches"]
 
@@ -55,6 +55,9 @@ class InsertionAccumulator:
     Args:
         level: Quantile level of the ``quantile`` statistic, in (0, 1).
 
+    Raises:
+        ValueError: If ``level`` is not in (0, 1).
+
     Example:
         >>> acc = InsertionAccumulator()
         >>> acc.update(torch.ones(2, 3, 4, 4), torch.ones(2, 4, 4))
@@ -62,14 +65,12 @@ class InsertionAccumulator:
         [1.0, 1.0, 1.0]
     """
 
-    def __init__(self, level: float = 0.99) -> None:
-        if not 0.0 < level < 1.0:
-            raise ValueError(f"level must lie in (0, 1); got {level}")
+    def __init__(self, level: float = UNIT_LEVEL) -> None:
+        self.quantiles = UnitLevel(level)  # checks level
         self.level = level
         self.sums: Tensor | None = None
         self.weight = torch.zeros((), dtype=torch.float64)
         self.cells = 0
-        self.quantiles: UnitQuantile | None = None
 
     def update(self, features: Tensor, coverage: Tensor) -> None:
         """Add ``[N, U, h, w]`` featuremaps and their ``[N, h, w]`` coverage of the concept."""
@@ -77,18 +78,14 @@ class InsertionAccumulator:
         self.sums = sums.cpu() if self.sums is None else self.sums + sums.cpu()
         self.weight += weight.cpu()
         self.cells += coverage.numel()
-        if self.quantiles is None:
-            self.quantiles = UnitQuantile(
-                features.shape[1], 1.0 - self.level, sync_on_compute=False
-            ).to(features.device)
         self.quantiles.update(features)
 
     def result(self) -> InsertionStatistics:
         """The statistics so far; ``mean`` is zero when the concept never appeared."""
-        if self.sums is None or self.quantiles is None:
+        if self.sums is None:
             raise ValueError("no featuremaps have been added")
         mean = (self.sums / self.weight.clamp(min=1e-12)).float()
-        quantile = self.quantiles.compute().reshape(-1).float().cpu()
+        quantile = self.quantiles.compute()
         return InsertionStatistics(mean, quantile, self.level, float(self.weight) / self.cells)
 
 
@@ -117,7 +114,7 @@ def insertion_statistics(
     concept: str | int,
     latents: Tensor,
     *,
-    level: float = 0.99,
+    level: float = UNIT_LEVEL,
     batch_size: int = 32,
     resolution: int | None = None,
     progress: bool = False,

@@ -10,8 +10,9 @@ Their commands (settings, JSON and pictures) are ``ganlens artifacts``, ``contex
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ganlens.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ganlens.applications.artifacts import ArtifactScores, artifact_scores
@@ -46,10 +47,4 @@ __all__ = [
     "repair_curve",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _HOMES)

@@ -18,8 +18,8 @@ from ganlens.applications.compare import lineage_of
 from ganlens.applications.context import ContextTable
 from ganlens.applications.plot import bar_chart, image_rows, line_chart, to_pil
 from ganlens.applications.repair import RepairCurve
-from ganlens.data.visualize import concept_colors
 from ganlens.dissect.result import UnitRecord
+from ganlens.images import concept_colors
 
 __all__ = [
     "compare_chart",

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from ganlens.data.scene_world import SCENE_VOCABULARY, RenderedScene, render_scene
 from ganlens.data.vocabulary import Vocabulary
+from ganlens.images import from_uint8
 
 __all__ = ["LabelImageSegmenter", "PlantedArtifactGenerator", "PlantedContextGenerator"]
 
@@ -70,7 +71,7 @@ class PlantedArtifactGenerator(nn.Module):
     Example:
         >>> g = PlantedArtifactGenerator(units=3, artifact_unit=1)
         >>> z = torch.tensor([[0.0, 0.0, -9.0, 0.0]])  # scene 0, artifact level ~0
-        >>> clean = render_scene(0, 0, 32).image.float() / 127.5 - 1
+        >>> clean = from_uint8(render_scene(0, 0, 32).image)
         >>> bool((g(z)[0] - clean).abs().max() < 1e-3), g.latent_size
         (True, 4)
         >>> blurry = PlantedArtifactGenerator(units=3, artifact_unit=1, blur=4)(z)[0]  # [3, 32, 32]
@@ -105,7 +106,7 @@ class PlantedArtifactGenerator(nn.Module):
         r = self.layer1(maps)
         images, noise = [], []
         for index in _indices(z):
-            images.append(_scene(self.seed, index, self.resolution).image.float() / 127.5 - 1)
+            images.append(from_uint8(_scene(self.seed, index, self.resolution).image))
             seeded = torch.Generator().manual_seed(1_000_003 * self.seed + index)
             noise.append(torch.randn(3, self.resolution, self.resolution, generator=seeded))
         clean = torch.stack(images).to(z.device)  # [N, 3, R, R]

@@ -11,11 +11,11 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
+from ganlens.images import to_uint8
 from ganlens.io import atomic_write_bytes
 
 __all__ = ["bar_chart", "image_rows", "line_chart", "save_png", "to_pil"]
@@ -39,11 +39,11 @@ def to_pil(image: Tensor, scale: int = 1) -> Image.Image:
         The RGB picture.
 
     Example:
+        >>> import torch
         >>> to_pil(torch.zeros(3, 4, 4), scale=2).size
         (8, 8)
     """
-    if image.dtype != torch.uint8:
-        image = image.clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+    image = to_uint8(image)
     if scale > 1:
         image = F.interpolate(image[None].float(), scale_factor=scale, mode="nearest")[0].byte()
     return Image.fromarray(image.permute(1, 2, 0).cpu().numpy(), "RGB")

@@ -23,6 +23,7 @@ from torchmetrics.utilities.imports import _TORCH_FIDELITY_AVAILABLE
 
 from ganlens.callbacks.base import Monitor
 from ganlens.callbacks.logging import log_evaluation
+from ganlens.images import from_uint8, to_uint8
 from ganlens.metrics import SlicedWassersteinDistance
 from ganlens.segment.features import SegmenterFeatures
 
@@ -169,15 +170,14 @@ class ImageQualityMonitor(Monitor):
             image = item["image"] if isinstance(item, dict) else item
             images.append(image[0] if isinstance(image, (tuple, list)) else image)
         stacked = torch.stack(images).float()  # [2N, 3, R, R]
-        self._real = stacked.add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8)
+        self._real = to_uint8(stacked)
         return self._real
 
     def _batches(self, images: Tensor, trainer: pl.Trainer, resolution: int) -> Iterator[Tensor]:
         """This rank's share of ``images``, area-resized to ``resolution``, in [-1, 1]."""
         mine = images[trainer.global_rank :: trainer.world_size]
         for batch in torch.split(mine, self.batch_size):
-            batch = batch.float().div(127.5).sub(1.0)
-            yield F.interpolate(batch, size=(resolution, resolution), mode="area")
+            yield F.interpolate(from_uint8(batch), size=(resolution, resolution), mode="area")
 
     def _prepare_real(self, trainer: pl.Trainer, resolution: int, device: torch.device) -> None:
         """Real SWD descriptors, Fréchet statistics and the floor at ``resolution`` (all ranks)."""

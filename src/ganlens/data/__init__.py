@@ -4,7 +4,7 @@ The Lightning data modules are imported on first use, so the scene renderer and 
 line start without loading Lightning.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ganlens.data.scene_world import (
     LAYER_NAMES,
@@ -14,6 +14,15 @@ from ganlens.data.scene_world import (
     render_scene,
 )
 from ganlens.data.vocabulary import CATEGORIES, Concept, Vocabulary
+from ganlens.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from ganlens.data.datamodules import (
+        ImageFolderDataModule,
+        ImageFolderDataset,
+        SceneDataModule,
+        SceneDataset,
+    )
 
 _LAZY = ("ImageFolderDataModule", "ImageFolderDataset", "SceneDataModule", "SceneDataset")
 
@@ -32,11 +41,4 @@ __all__ = [
     "render_scene",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """Import the data modules lazily."""
-    if name in _LAZY:
-        from ganlens.data import datamodules
-
-        return getattr(datamodules, name)
-    raise AttributeError(f"module 'ganlens.data' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, dict.fromkeys(_LAZY, "datamodules"))

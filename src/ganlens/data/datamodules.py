@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision.transforms import v2
 
 from ganlens.data.scene_world import check_framing, render_scene
+from ganlens.images import from_uint8
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 
@@ -73,7 +74,7 @@ class SceneDataset(Dataset[dict[str, torch.Tensor]]):
         if not 0 <= index < self.size:
             raise IndexError(f"index {index} out of range for {self.size} scenes")
         scene = render_scene(self.seed, self.offset + index, self.resolution, self.framing)
-        image = scene.image.float() / 127.5 - 1.0  # [3, R, R]
+        image = from_uint8(scene.image)  # [3, R, R]
         return {"image": image, "labels": scene.labels} if self.labels else {"image": image}
 
 

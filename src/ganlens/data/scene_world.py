@@ -21,6 +21,7 @@ from ganlens.data.scene_church import sample_church_layout
 from ganlens.data.scene_layout import SceneLayout, sample_layout
 from ganlens.data.scene_render import render_layout
 from ganlens.data.vocabulary import LAYER_NAMES, SCENE_VOCABULARY
+from ganlens.images import from_uint8
 
 __all__ = [
     "FRAMINGS",
@@ -145,5 +146,5 @@ class SceneWorld:
             ``(images, labels)``: float ``[N, 3, H, W]`` in [-1, 1] and int64 ``[N, 3, H, W]``.
         """
         scenes = [self[i] for i in indices]
-        images = torch.stack([s.image for s in scenes]).float() / 127.5 - 1.0  # [N, 3, H, W]
+        images = from_uint8(torch.stack([s.image for s in scenes]))  # [N, 3, H, W]
         return images, torch.stack([s.labels for s in scenes])

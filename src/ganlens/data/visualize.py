@@ -1,8 +1,10 @@
-"""Pictures of labelled scenes: image rows and label-overlay rows, with a legend by category."""
+"""Pictures of labelled scenes: image rows and label-overlay rows, with a legend by category.
+
+Labels are coloured by the package's one concept palette, :func:`ganlens.images.concept_colors`.
+"""
 
 from __future__ import annotations
 
-import colorsys
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -12,6 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 from torchvision.utils import draw_segmentation_masks
 
 from ganlens.data.vocabulary import CATEGORIES, Vocabulary
+from ganlens.images import concept_colors
 
 _BACKGROUND, _INK, _GAP = (250, 250, 247), (40, 40, 40), 4
 
@@ -21,22 +24,6 @@ class LabelledImage(Protocol):
 
     image: torch.Tensor
     labels: torch.Tensor
-
-
-def concept_colors(count: int) -> list[tuple[int, int, int]]:
-    """Distinct colours for label values ``0 .. count - 1`` (golden-angle hues; 0 is grey).
-
-    Example:
-        >>> concept_colors(3)[0], len(set(concept_colors(20)))
-        ((128, 128, 128), 20)
-    """
-    colors = [(128, 128, 128)]
-    for i in range(1, count):
-        hue = (i * 0.618033988749895) % 1.0
-        value = 0.95 if i % 2 else 0.75
-        r, g, b = colorsys.hsv_to_rgb(hue, 0.75, value)
-        colors.append((round(r * 255), round(g * 255), round(b * 255)))
-    return colors
 
 
 def overlay_labels(image: torch.Tensor, layer: torch.Tensor, alpha: float = 0.6) -> torch.Tensor:

@@ -10,8 +10,9 @@ torchmetrics.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ganlens.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ganlens.dissect.planted import PlantedSceneGenerator, SceneLabelSegmenter
@@ -50,10 +51,4 @@ __all__ = [
     "dissect",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _HOMES)

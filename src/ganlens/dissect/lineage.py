@@ -18,8 +18,8 @@ import torch
 from PIL import Image, ImageDraw
 from torch import Tensor
 
-from ganlens.data.visualize import concept_colors
 from ganlens.dissect.result import LayerDissection
+from ganlens.images import concept_colors
 
 __all__ = ["LineageEntry", "UnitLineage"]
 
@@ -117,7 +117,7 @@ class UnitLineage:
     ) -> Tensor:
         """``uint8 [3, U * cell, E * column (+ legend)]`` picture: unit rows, evaluation columns.
 
-        Each cell has its concept's colour (:func:`ganlens.data.visualize.concept_colors`), at
+        Each cell has its concept's colour (:func:`ganlens.images.concept_colors`), at
         full brightness when interpretable and at a third otherwise. With ``names`` (the
         vocabulary's names by index) a legend of the concepts any interpretable unit detected is
         drawn on the right.

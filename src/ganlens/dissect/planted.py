@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from ganlens.data.scene_world import LAYER_NAMES, SCENE_VOCABULARY, RenderedScene, render_scene
 from ganlens.data.vocabulary import Vocabulary
+from ganlens.images import from_uint8, to_uint8
 
 __all__ = ["PlantedSceneGenerator", "SceneLabelSegmenter"]
 
@@ -31,11 +32,11 @@ def _scene(seed: int, index: int, resolution: int) -> RenderedScene:
 
 
 def _image(scene: RenderedScene) -> Tensor:
-    return scene.image.float() / 127.5 - 1.0  # [3, R, R] in [-1, 1]
+    return from_uint8(scene.image)  # [3, R, R] in [-1, 1]
 
 
 def _image_key(image: Tensor) -> bytes:
-    return bytes(((image.detach().cpu() + 1.0) * 127.5).round().clamp(0, 255).byte().numpy())
+    return bytes(to_uint8(image.detach().cpu()).numpy())
 
 
 class PlantedSceneGenerator(nn.Module):

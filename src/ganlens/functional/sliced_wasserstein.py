@@ -3,8 +3,8 @@
 Follows Karras et al., "Progressive Growing of GANs for Improved Quality, Stability, and
 Variation" (ICLR 2018, arXiv:1710.10196), appendix D:
 
-1. Images become uint8 values: ``round((x + 1) * 127.5)`` clamped to ``[0, 255]`` (uint8 input is
-   used as is), kept as float32.
+1. Images become uint8 values ``round((clamp(x, -1, 1) + 1) * 127.5)``
+   (:func:`ganlens.images.to_uint8`; uint8 input is used as is), kept as float32.
 2. A Laplacian pyramid with the 5x5 binomial kernel ``outer([1, 4, 6, 4, 1]) / 256`` and mirror
    padding that does not repeat the edge (``torch`` "reflect", ``scipy.ndimage`` "mirror"):
    ``down`` blurs and keeps every second pixel; ``up`` inserts zeros and blurs with 4x the kernel;
@@ -49,6 +49,7 @@ import torch
 from torch import Tensor
 
 from ganlens.functional.laplacian_pyramid import laplacian_pyramid, level_resolutions
+from ganlens.images import to_uint8
 
 NUM_CHANNELS = 3
 PATCH_SIZE = 7
@@ -95,9 +96,7 @@ def _check_images(images: Tensor, name: str = "images") -> None:
 def _images_to_uint8_values(images: Tensor, name: str = "images") -> Tensor:
     """Validate images and return their uint8 values as float32 ``[N, 3, S, S]``."""
     _check_images(images, name)
-    if images.dtype == torch.uint8:
-        return images.float()
-    return (images.float() + 1.0).mul_(127.5).round_().clamp_(0.0, 255.0)  # [N, 3, S, S]
+    return to_uint8(images).float()  # [N, 3, S, S]; uint8 input is taken as it is
 
 
 def _random_patch_positions(

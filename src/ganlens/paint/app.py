@@ -29,8 +29,9 @@ from torch import Tensor
 
 from ganlens import __version__
 from ganlens.hooks import Intervention
+from ganlens.images import concept_colors
 from ganlens.paint.edits import Stroke, render, stroke_intervention
-from ganlens.paint.images import concept_colors, data_url, label_png, to_uint8
+from ganlens.paint.images import data_url, label_png, to_uint8
 from ganlens.paint.limits import MAX_BODY_BYTES, BodyLimit
 from ganlens.paint.masks import decode_bits, decode_png
 from ganlens.paint.model import PaintModel

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ganlens.hooks import trace
-from ganlens.metrics.unit_quantile import UnitQuantile
+from ganlens.metrics.unit_level import UNIT_LEVEL, unit_levels
 from ganlens.paint.loading import (
     fingerprint,
     open_generator,
@@ -28,7 +28,7 @@ from ganlens.paint.loading import (
 
 __all__ = ["DRAW_QUANTILE", "LayerInfo", "PaintModel", "Ranking", "load_paint_model"]
 
-DRAW_QUANTILE = 0.99
+DRAW_QUANTILE = UNIT_LEVEL
 """Quantile level of the activation that "draw" writes into each painted unit."""
 _log = logging.getLogger(__name__)
 SHIPPED = ("scene", "shipped")
@@ -201,6 +201,9 @@ class PaintModel:
     def levels(self, layer: str) -> Tensor:
         """float32 ``[U]``: each unit's 99th-percentile activation over the quick sample set.
 
+        Computed once per layer by :func:`ganlens.metrics.unit_level.unit_levels` (the statistic
+        of the ACE insertion levels' ``quantile``), 32 latents per forward pass.
+
         Raises:
             KeyError: If ``layer`` is not paintable.
 
@@ -209,16 +212,13 @@ class PaintModel:
             >>> bool((model.levels("layer6") > 0).any())
             True
         """
-        info = self.layers[layer]
+        if layer not in self.layers:
+            raise KeyError(layer)
         with self.lock:
             if layer not in self._levels:
-                metric = UnitQuantile(info.num_units, 1.0 - DRAW_QUANTILE, sync_on_compute=False)
-                for start in range(0, self.quick.shape[0], 32):
-                    z = self.quick[start : start + 32].to(self.device)
-                    with torch.no_grad(), trace(self.generator, layer) as features:
-                        self.generator(z)
-                    metric.update(features[layer].cpu())
-                self._levels[layer] = metric.compute().reshape(-1).float()
+                self._levels[layer] = unit_levels(
+                    self.generator, layer, self.quick, level=DRAW_QUANTILE
+                )
             return self._levels[layer]
 
     def seed_latents(self, seeds: list[int]) -> Tensor:

@@ -8,8 +8,9 @@ when one of its names is first used.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ganlens.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ganlens.report.wandb_history import (
@@ -34,15 +35,4 @@ __all__ = [
     "wait_for_run",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """Import ``ganlens.report.wandb_history`` when one of its names is first used.
-
-    Example:
-        >>> import ganlens.report
-        >>> ganlens.report.WandbRun.__name__
-        'WandbRun'
-    """
-    if name in __all__:
-        return getattr(importlib.import_module("ganlens.report.wandb_history"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, dict.fromkeys(__all__, "wandb_history"))

@@ -13,6 +13,8 @@ import torch
 from torch import Tensor
 from torchvision.transforms.v2 import functional as tvf
 
+from ganlens.images import from_uint8, to_uint8
+
 __all__ = ["jpeg_compress"]
 
 
@@ -40,7 +42,7 @@ def jpeg_compress(images: Tensor, quality: float | Tensor) -> Tensor:
     qualities = torch.as_tensor(quality, dtype=torch.float32).round().int().expand(len(images))
     if qualities.numel() and not (int(qualities.min()) >= 1 and int(qualities.max()) <= 100):
         raise ValueError(f"quality must lie in [1, 100]; got {qualities.tolist()}")
-    pixels = ((images.detach().float().cpu() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+    pixels = to_uint8(images.detach().float().cpu())  # [N, 3, H, W]
     decoded = [tvf.jpeg(pixel, int(q)) for pixel, q in zip(pixels, qualities, strict=True)]
-    out = torch.stack(decoded).float() / 127.5 - 1 if decoded else images.detach().float().cpu()
+    out = from_uint8(torch.stack(decoded)) if decoded else images.detach().float().cpu()
     return out.to(device=images.device, dtype=images.dtype)

@@ -109,7 +109,7 @@ def check_images(images: object, name: str = "images") -> Tensor:
     if not images.is_floating_point():
         raise ValueError(
             f"{name} must be a floating tensor in [-1, 1]; got dtype {images.dtype} "
-            "(convert uint8 images with images.float() / 127.5 - 1)"
+            "(convert uint8 images with ganlens.images.from_uint8: images.float() / 127.5 - 1)"
         )
     if images.ndim != 4 or images.shape[1] != 3 or images.numel() == 0:
         raise ValueError(f"{name} must have shape [N, 3, H, W]; got {tuple(images.shape)}")

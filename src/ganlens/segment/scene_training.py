@@ -23,6 +23,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from ganlens.data.scene_world import SCENE_VOCABULARY, render_scene
+from ganlens.images import from_uint8
 from ganlens.segment.augment import GanLikeAugmentation
 from ganlens.segment.evaluation import LabelAgreement
 from ganlens.segment.network import SceneSegmenterNet, split_heads
@@ -92,7 +93,7 @@ class MultiScaleSceneDataset(Dataset[dict[str, Tensor]]):
         else:
             scene = render_scene(self.seed, scene_index, r, framing)
             image, labels = scene.image, scene.labels
-        return {"image": image.float() / 127.5 - 1.0, "labels": labels.contiguous()}
+        return {"image": from_uint8(image), "labels": labels.contiguous()}
 
 
 def head_targets(labels: Tensor, heads: Sequence[Sequence[int]] = SCENE_HEADS) -> list[Tensor]:
