@@ -17,7 +17,7 @@ import pytest
 
 PACKAGE = Path(__file__).parents[1] / "src" / "ganlens"
 LAYERS = [
-    {"<root>", "io", "images", "lazy", "settings", "options", "hooks", "charts", "data"},
+    {"<root>", "io", "images", "lazy", "settings", "options", "console", "hooks", "charts", "data"},
     {"functional", "models", "segment"},
     {"metrics", "training"},
     {"dissect", "ace", "applications", "sources"},

@@ -149,16 +149,20 @@ def build_parser(prog: str = PROG) -> Any:
 def _fit(arguments: list[str], prog: str, debug: bool = False) -> int:
     """``ganlens fit``: LightningCLI; a user error (bad checkpoint, invalid model) is one line."""
     from ganlens.fit import main as fit_main
+    from ganlens.fit import wandb_run_line
 
     if "--debug" in arguments:
         debug, arguments = True, [a for a in arguments if a != "--debug"]
     try:
-        fit_main(["fit", *arguments], prog=prog)
+        cli = fit_main(["fit", *arguments], prog=prog)
     except USER_ERRORS as error:
         if debug:
             raise
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
+    line = wandb_run_line(cli.trainer)
+    if line:
+        print(line, file=sys.stderr)
     return 0
 
 
@@ -194,8 +198,10 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         >>> main(["report", "/nonexistent"])
         2
     """
+    from ganlens.console import quiet_other_libraries
     from ganlens.settings import deprecated_flags, settings_from_namespace
 
+    quiet_other_libraries()
     arguments = list(sys.argv[1:] if argv is None else argv)
     debug = os.environ.get("GANLENS_DEBUG", "") not in ("", "0")
     if arguments[:1] == ["--debug"]:

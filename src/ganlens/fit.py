@@ -28,6 +28,7 @@ import pytorch_lightning as pl
 import torch
 from jsonargparse import Namespace
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+from pytorch_lightning.loggers import WandbLogger
 
 from ganlens.callbacks.history import RunHistory
 from ganlens.report.wandb_run import wandb_logger
@@ -132,6 +133,14 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return checkpoint
 
 
+PROGRESS_BAR = "pytorch_lightning.callbacks.TQDMProgressBar"
+
+
+def _terminal() -> bool:
+    """Whether the progress bar's stream (standard error) is a terminal."""
+    return sys.stderr.isatty()
+
+
 def default_logger(project: str = "ganlens") -> dict[str, Any]:
     """The default logger as a LightningCLI ``class_path`` record: W&B in ganlens' one mode.
 
@@ -202,6 +211,12 @@ class GanLensCLI(LightningCLI):
                 callback.init_args.dirpath = folder
             if callback.init_args.get("save_on_train_epoch_end") is None:
                 callback.init_args.save_on_train_epoch_end = True  # after the monitors' records
+        bars = [c for c in callbacks if "ProgressBar" in getattr(c, "class_path", "")]
+        if not bars and trainer.get("enable_progress_bar") is not False and not _terminal():
+            # Rich's live bar draws nothing into a file until the end; tqdm writes each refresh.
+            bar = Namespace(class_path=PROGRESS_BAR, init_args=Namespace(refresh_rate=20))  # type: ignore[no-untyped-call]
+            callbacks = [*callbacks, bar]
+            trainer.callbacks = callbacks
         if not checkpoints and trainer.get("enable_checkpointing") is not False:
             added = {"dirpath": folder, "save_last": True, "save_on_train_epoch_end": True,
                      "enable_version_counter": False}  # fmt: skip
@@ -210,16 +225,49 @@ class GanLensCLI(LightningCLI):
             trainer.callbacks = [*callbacks, entry]
 
     def after_instantiate_classes(self) -> None:
-        """Give the trainer a :class:`RunHistory` unless the config already has one."""
+        """Give the trainer a :class:`RunHistory` unless it has one; drop W&B's no-op argument."""
         callbacks = self.trainer.callbacks  # type: ignore[attr-defined]
         if not any(isinstance(callback, RunHistory) for callback in callbacks):
             callbacks.append(RunHistory())
+        for logger in self.trainer.loggers:
+            # WandbLogger always passes anonymous=None, which wandb warns it ignores.
+            init = getattr(logger, "_wandb_init", None)
+            if (
+                isinstance(logger, WandbLogger)
+                and isinstance(init, dict)
+                and init.get("anonymous", False) is None
+            ):
+                del init["anonymous"]
+
+
+def wandb_run_line(trainer: pl.Trainer) -> str | None:
+    """One line naming the W&B run a fit logged to, and how to upload an offline one.
+
+    Example:
+        >>> wandb_run_line(pl.Trainer(logger=False, enable_progress_bar=False)) is None
+        True
+    """
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger) and logger._experiment is not None:
+            run = logger.experiment
+            folder = Path(run.dir).parent
+            if run.settings.mode == "offline":
+                return f"W&B offline run {folder}; upload it with: wandb sync {folder}"
+            if run.settings.mode != "disabled":
+                return f"W&B run {run.url} (files in {folder})"
+    return None
 
 
 def main(
     args: Sequence[str] | None = None, run: bool = True, prog: str | None = None
 ) -> GanLensCLI:
-    """Run the training command line (``ganlens fit --config configs/X.yaml``)."""
+    """Run the training command line (``ganlens fit --config configs/X.yaml``).
+
+    ``args`` equal to the process's own command line are left to LightningCLI to read (passing
+    both makes it warn that they may disagree).
+    """
+    if args is not None and list(args) == sys.argv[1:]:
+        args = None
     return GanLensCLI(
         ProgressiveGAN,
         pl.LightningDataModule,
