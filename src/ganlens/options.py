@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import ClassVar
 
 __all__ = [
+    "ComputeOptions",
     "DeviceOptions",
     "GeneratorOptions",
     "OutputOptions",
@@ -286,3 +287,11 @@ class WandbOptions(Settings):
     wandb: bool = False
     wandb_project: str = "ganlens"
     wandb_name: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComputeOptions(
+    GeneratorOptions, SegmenterOptions, DeviceOptions, SamplingOptions, OutputOptions,
+    WandbOptions,
+):  # fmt: skip
+    """Every option group of a command that generates, segments, measures and writes."""

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganlens.applications.artifacts import progress_bar
-from ganlens.applications.loading import read_dissection
+from ganlens.dissect.record import read_dissection
 from ganlens.functional.causal_effect import cell_windows
 from ganlens.hooks import Intervention, intervene, module_device, trace
 

@@ -1,64 +1,19 @@
-"""Where the applications get generators, segmenters, dissections, features and real images.
+"""What the applications measure against: real scene images, segmenter features, latent sizes.
 
-Every object the applications take from other ganlens subpackages that are being moved (sources,
-the dissection runner, the scene segmenter's feature network) is imported here and only here, so
-that a move re-points one module. Heavy imports happen inside the functions.
+Generators and segmenters come from :mod:`ganlens.sources` and dissections from
+:mod:`ganlens.dissect.record`, like everywhere else; heavy imports happen inside the functions.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
-from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 __all__ = [
     "generator_latent_size",
-    "load_generator",
-    "load_segmenter",
-    "read_dissection",
     "real_scene_images",
     "segmenter_features",
 ]
-
-
-def load_generator(source: str, device: str | torch.device = "cpu") -> nn.Module:
-    """A generator named by ``source`` ("scene", a .ckpt, a .pth or "package.module:factory").
-
-    Args:
-        source: The generator's name.
-        device: Where to put it.
-
-    Returns:
-        The generator in eval mode.
-
-    Example:
-        >>> load_generator("scene").resolution
-        32
-    """
-    from ganlens.sources import load_generator as load
-
-    return load(source, device)
-
-
-def load_segmenter(source: str, device: str | torch.device = "cpu") -> Any:
-    """A segmenter named by ``source`` ("scene", "segformer:PATH" or "package.module:factory").
-
-    Args:
-        source: The segmenter's name.
-        device: Where it computes.
-
-    Returns:
-        The segmenter.
-
-    Example:
-        >>> load_segmenter("scene").layer_names
-        ('object', 'part', 'material')
-    """
-    from ganlens.sources import load_segmenter as load
-
-    return load(source, device)
 
 
 def generator_latent_size(generator: nn.Module) -> int:
@@ -74,6 +29,7 @@ def generator_latent_size(generator: nn.Module) -> int:
         ValueError: If it has none (or it is not a positive integer).
 
     Example:
+        >>> from ganlens.sources import load_generator
         >>> generator_latent_size(load_generator("scene"))
         128
     """
@@ -126,27 +82,3 @@ def real_scene_images(count: int, resolution: int, seed: int = 0, start: int = 0
         raise ValueError(f"count must be >= 1; got {count}")
     images, _ = SceneWorld(resolution=resolution, seed=seed).batch(range(start, start + count))
     return images
-
-
-def read_dissection(path: str | Path) -> Any:
-    """The :class:`~ganlens.dissect.DissectionResult` of a ``dissect.json`` (or its folder).
-
-    Args:
-        path: A ``dissect.json`` file, or a folder holding one.
-
-    Returns:
-        The dissection, read through the one record format.
-
-    Raises:
-        FileNotFoundError: If there is no such file.
-        ValueError: If it is not a ganlens ``dissect.json``.
-
-    Example:
-        >>> read_dissection("/nonexistent")
-        Traceback (most recent call last):
-        ...
-        FileNotFoundError: no dissect.json at /nonexistent/dissect.json ...
-    """
-    from ganlens.dissect.record import read_dissection as read
-
-    return read(path)

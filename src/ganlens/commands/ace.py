@@ -16,12 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from ganlens.options import (
-    DeviceOptions,
-    GeneratorOptions,
-    OutputOptions,
-    SamplingOptions,
-    SegmenterOptions,
-    WandbOptions,
+    ComputeOptions,
     check_choice,
     check_positive,
 )
@@ -33,10 +28,7 @@ __all__ = ["AceSettings", "run_ace_command"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class AceSettings(
-    GeneratorOptions, SegmenterOptions, DeviceOptions, SamplingOptions, OutputOptions,
-    WandbOptions,
-):  # fmt: skip
+class AceSettings(ComputeOptions):
     """Fit the average causal effect of a layer's units on concepts (GAN Dissection, 3.2).
 
     Args:

@@ -23,12 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ganlens.options import (
-    DeviceOptions,
-    GeneratorOptions,
-    OutputOptions,
-    SamplingOptions,
-    SegmenterOptions,
-    WandbOptions,
+    ComputeOptions,
     check_at_least,
     check_choice,
     check_dissection,
@@ -50,10 +45,7 @@ REAL_WORLD_SEED = 12345
 
 
 @dataclass(frozen=True, kw_only=True)
-class ArtifactsSettings(
-    GeneratorOptions, SegmenterOptions, DeviceOptions, SamplingOptions, OutputOptions,
-    WandbOptions,
-):  # fmt: skip
+class ArtifactsSettings(ComputeOptions):
     """Find the units that cause visual artifacts and repair the generator by ablating them.
 
     GAN Dissection, section 4.3: each unit's artifact score is the image quality of its
@@ -119,7 +111,7 @@ class ArtifactsSettings(
 
 
 def _unit_concepts(path: str | None, layer: str) -> dict[int, str]:
-    from ganlens.applications.loading import read_dissection
+    from ganlens.dissect.record import read_dissection
 
     if path is None:
         return {}
@@ -158,17 +150,14 @@ def run_artifacts(settings: ArtifactsSettings) -> int:
     import torch
 
     from ganlens.applications.artifacts import artifact_scores
-    from ganlens.applications.loading import (
-        generator_latent_size,
-        load_generator,
-        real_scene_images,
-    )
+    from ganlens.applications.loading import generator_latent_size, real_scene_images
     from ganlens.applications.pictures import repair_chart, sample_rows
     from ganlens.applications.plot import save_png
     from ganlens.applications.quality import quality_measure
     from ganlens.applications.repair import repair_curve
     from ganlens.hooks import get_layer
     from ganlens.io import atomic_write_text
+    from ganlens.sources import load_generator
 
     s, started = settings, time.perf_counter()
     generator = load_generator(s.generator, s.device)

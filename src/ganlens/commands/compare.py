@@ -83,9 +83,10 @@ class CompareSettings(
 
 def _side(source: str, s: CompareSettings, segmenter: Any, out: Path, name: str, seed: int) -> Any:
     from ganlens.applications.compare import is_dissection
-    from ganlens.applications.loading import load_generator, read_dissection
     from ganlens.dissect.quick import quick_dissection
+    from ganlens.dissect.record import read_dissection
     from ganlens.io import atomic_write_text
+    from ganlens.sources import load_generator
 
     if is_dissection(source):
         return read_dissection(source)
@@ -117,10 +118,10 @@ def run_compare(settings: CompareSettings) -> int:
         ValueError: ... 'layer99' ...
     """
     from ganlens.applications.compare import compare_dissections, is_dissection, layer_units
-    from ganlens.applications.loading import load_segmenter
     from ganlens.applications.pictures import compare_chart, lineage_picture
     from ganlens.applications.plot import save_png
     from ganlens.io import atomic_write_text
+    from ganlens.sources import load_segmenter
 
     s, started = settings, time.perf_counter()
     out = Path(s.out)

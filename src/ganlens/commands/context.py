@@ -22,12 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ganlens.options import (
-    DeviceOptions,
-    GeneratorOptions,
-    OutputOptions,
-    SamplingOptions,
-    SegmenterOptions,
-    WandbOptions,
+    ComputeOptions,
     check_at_least,
     check_choice,
     check_dissection,
@@ -42,10 +37,7 @@ RANKINGS = ("auto", "ace", "iou")
 
 
 @dataclass(frozen=True, kw_only=True)
-class ContextSettings(
-    GeneratorOptions, SegmenterOptions, DeviceOptions, SamplingOptions, OutputOptions,
-    WandbOptions,
-):  # fmt: skip
+class ContextSettings(ComputeOptions):
     """Insert a concept's top units at every feature cell and see where the concept appears.
 
     GAN Dissection, section 4.4 (Fig. 11-12): the effect of inserting units depends on the
@@ -125,16 +117,13 @@ def run_context(settings: ContextSettings) -> int:
 
     from ganlens.ace.insertion import insertion_statistics
     from ganlens.applications.context import insertion_in_context, rank_units
-    from ganlens.applications.loading import (
-        generator_latent_size,
-        load_generator,
-        load_segmenter,
-    )
+    from ganlens.applications.loading import generator_latent_size
     from ganlens.applications.pictures import context_chart, context_grid
     from ganlens.applications.plot import save_png
     from ganlens.dissect.quick import quick_dissection
     from ganlens.hooks import get_layer
     from ganlens.io import atomic_write_text
+    from ganlens.sources import load_generator, load_segmenter
 
     s, started = settings, time.perf_counter()
     generator = load_generator(s.generator, s.device)

@@ -13,12 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from ganlens.options import (
-    DeviceOptions,
-    GeneratorOptions,
-    OutputOptions,
-    SamplingOptions,
-    SegmenterOptions,
-    WandbOptions,
+    ComputeOptions,
     check_choice,
     check_positive,
 )
@@ -30,10 +25,7 @@ __all__ = ["UnitsSettings", "run_units_command"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class UnitsSettings(
-    GeneratorOptions, SegmenterOptions, DeviceOptions, SamplingOptions, OutputOptions,
-    WandbOptions,
-):  # fmt: skip
+class UnitsSettings(ComputeOptions):
     """Dissect generator layers and write dissect.json, unit images and an HTML report.
 
     Args:

@@ -16,15 +16,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ganlens.dissect.quick import quick_dissection
+from ganlens.dissect.units import make_latents
 from ganlens.hooks import trace
 from ganlens.metrics.unit_level import UNIT_LEVEL, unit_levels
-from ganlens.paint.loading import (
-    fingerprint,
-    open_generator,
-    open_segmenter,
-    probe_latents,
-    quick_rankings,
-)
+from ganlens.sources import load_generator, load_segmenter, weights_fingerprint
 
 __all__ = ["DRAW_QUANTILE", "LayerInfo", "PaintModel", "Ranking", "load_paint_model"]
 
@@ -104,7 +100,7 @@ class PaintModel:
         ValueError: If the generator has no ``latent_size`` or no paintable layer.
 
     Example:
-        >>> model = PaintModel(open_generator(None), open_segmenter(None), quick_samples=8)
+        >>> model = PaintModel(load_generator("scene"), load_segmenter("scene"))
         >>> model.layers["layer4"]
         LayerInfo(name='layer4', num_units=128, grid=(8, 8))
         >>> model.levels("layer4").shape
@@ -141,7 +137,8 @@ class PaintModel:
         settings = (document or {}).get("settings", {})
         self.num_samples = int(settings.get("num_probe", quick_samples))
         self.sample_seed = int(settings.get("seed", seed))
-        self.quick = probe_latents(latent_size, quick_samples, seed)
+        self.quick_seed = seed
+        self.quick = make_latents(latent_size, quick_samples, seed, False)[0]  # [n, D]
         self._rankings: dict[str, list[Ranking]] = {}
         self._levels: dict[str, Tensor] = {}
 
@@ -152,7 +149,8 @@ class PaintModel:
         dissection's first layer, or the middle paintable layer without a dissection.
 
         Example:
-            >>> model = PaintModel(open_generator(None), open_segmenter(None), quick_samples=8)
+            >>> shipped = load_generator("scene"), load_segmenter("scene")
+            >>> model = PaintModel(*shipped, quick_samples=8)
             >>> model.default_layer()
             'layer6'
         """
@@ -166,7 +164,7 @@ class PaintModel:
         """The generator's device.
 
         Example:
-            >>> PaintModel(open_generator(None), open_segmenter(None), quick_samples=8).device
+            >>> PaintModel(load_generator("scene"), load_segmenter("scene")).device
             device(type='cpu')
         """
         return next(self.generator.parameters()).device
@@ -178,7 +176,8 @@ class PaintModel:
             KeyError: If ``layer`` is not paintable.
 
         Example:
-            >>> model = PaintModel(open_generator(None), open_segmenter(None), quick_samples=8)
+            >>> shipped = load_generator("scene"), load_segmenter("scene")
+            >>> model = PaintModel(*shipped, quick_samples=8)
             >>> tree = next(r for r in model.rankings("layer4") if r.name == "tree-iou")
             >>> tree.metric, sorted(tree.order) == list(range(128))
             ('iou', True)
@@ -190,7 +189,14 @@ class PaintModel:
                     entries = next(d for d in self.document["layers"] if d["layer"] == layer)
                     stored = entries["rankings"]
                 else:
-                    stored = quick_rankings(self.generator, layer, self.segmenter, self.quick)
+                    # its probe latents are self.quick (same count and seed)
+                    result = quick_dissection(
+                        self.generator, layer, self.segmenter, self.quick.shape[0],
+                        seed=self.quick_seed, threshold_mode="quantile",
+                        latent_size=self.latent_size, batch_size=32,
+                    )  # fmt: skip
+                    names, categories = result.concept_names, result.categories()
+                    stored = result[layer].to_dict(names, categories)["rankings"]
                 self._rankings[layer] = [
                     Ranking.from_scores(r["name"], r["concept"], r["metric"], r["score"])
                     for r in stored
@@ -208,7 +214,8 @@ class PaintModel:
             KeyError: If ``layer`` is not paintable.
 
         Example:
-            >>> model = PaintModel(open_generator(None), open_segmenter(None), quick_samples=8)
+            >>> shipped = load_generator("scene"), load_segmenter("scene")
+            >>> model = PaintModel(*shipped, quick_samples=8)
             >>> bool((model.levels("layer6") > 0).any())
             True
         """
@@ -225,7 +232,8 @@ class PaintModel:
         """``[N, latent_size]`` latents, each drawn from its own seed (the page's images).
 
         Example:
-            >>> model = PaintModel(open_generator(None), open_segmenter(None), quick_samples=8)
+            >>> shipped = load_generator("scene"), load_segmenter("scene")
+            >>> model = PaintModel(*shipped, quick_samples=8)
             >>> torch.equal(model.seed_latents([3, 4])[1], model.seed_latents([4])[0])
             True
         """
@@ -242,11 +250,12 @@ class PaintModel:
         The probe set is redrawn as ``dissect.py units`` drew it (its seed and sample count).
 
         Example:
-            >>> model = PaintModel(open_generator(None), open_segmenter(None), quick_samples=8)
+            >>> shipped = load_generator("scene"), load_segmenter("scene")
+            >>> model = PaintModel(*shipped, quick_samples=8)
             >>> torch.equal(model.sample_latents([2])[0], model.quick[2])  # no dissection: seed 0
             True
         """
-        probe = probe_latents(self.latent_size, self.num_samples, self.sample_seed)
+        probe = make_latents(self.latent_size, self.num_samples, self.sample_seed, False)[0]
         return probe[torch.as_tensor(ids, dtype=torch.long)]
 
 
@@ -269,9 +278,9 @@ def load_paint_model(
     settings = (document or {}).get("settings", {})
     generator = generator or recorded or "scene"
     segmenter = segmenter or settings.get("segmenter") or "scene"
-    module = open_generator(generator, device)
+    module = load_generator(generator, device)
     recorded_weights = (document or {}).get("model", {}).get("fingerprint")
-    if recorded_weights and recorded_weights != fingerprint(module):
+    if recorded_weights and recorded_weights != weights_fingerprint(module):
         _log.warning(
             "generator %r has other weights than the dissection recorded: its rankings may not "
             "fit this model",
@@ -279,7 +288,7 @@ def load_paint_model(
         )
     return PaintModel(
         module,
-        open_segmenter(segmenter, device),
+        load_segmenter(segmenter, device),
         document,
         source=generator,
         quick_samples=quick_samples,
