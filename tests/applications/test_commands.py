@@ -76,7 +76,14 @@ def test_context_ranking_from_a_dissection_folder(tmp_path):
     from ganlens.applications.context import rank_units
 
     (tmp_path / "ace" / "layer4").mkdir(parents=True)
-    (tmp_path / "ace" / "layer4" / "door.json").write_text(json.dumps({"ranking": {"ace": [5, 2]}}))
+    fit = {
+        "layer": "layer4",
+        "concept": "door",
+        "num_units": 3,
+        "ranking": {"ace": [2, 0]},
+        "curves": {"n": [1]},
+    }  # as `ganlens ace` writes it (the keys the record reads)
+    (tmp_path / "ace" / "layer4" / "door.json").write_text(json.dumps(fit))
     import torch
 
     from ganlens.dissect.record import write_dissection
@@ -93,7 +100,7 @@ def test_context_ranking_from_a_dissection_folder(tmp_path):
     names, categories = ("-", "door", "tree"), ("none", "part", "object")
     write_dissection(DissectionResult({"layer4": layer}, settings, names, categories),
                      tmp_path / "dissect.json")  # fmt: skip
-    assert rank_units(str(tmp_path), "layer4", "door", "auto") == ([5, 2], "ace")
+    assert rank_units(str(tmp_path), "layer4", "door", "auto") == ([2, 0], "ace")
     assert rank_units(str(tmp_path), "layer4", "door", "iou") == ([1, 0, 2], "iou")
     with pytest.raises(ValueError, match="no IoU ranking for 'tree'"):
         rank_units(str(tmp_path), "layer4", "tree", "iou")

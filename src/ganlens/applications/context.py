@@ -19,7 +19,6 @@ segmentation per image and tried cell.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganlens.applications.artifacts import progress_bar
-from ganlens.dissect.record import read_dissection
+from ganlens.dissect.record import fold_ace, read_dissection
 from ganlens.functional.causal_effect import cell_windows
 from ganlens.hooks import Intervention, intervene, module_device, trace
 
@@ -246,14 +245,15 @@ def rank_units(
         return None
     folder = Path(dissection)
     folder = folder if folder.is_dir() else folder.parent
-    ace = folder / "ace" / layer / f"{concept}.json"
-    if ranking in ("auto", "ace") and ace.is_file():
-        return [int(u) for u in json.loads(ace.read_text())["ranking"]["ace"]], "ace"
-    if ranking == "ace":
-        raise ValueError(f"ranking 'ace' needs {ace} (run dissect.py ace first)")
-    result = read_dissection(dissection)
+    result = fold_ace(read_dissection(dissection), folder)  # ACE files read the one way
     if layer not in result.layers:
         raise ValueError(f"dissection {dissection!r} has no layer {layer!r}")
+    fits = [fit for fit in result[layer].ace if fit.concept == concept]
+    if ranking in ("auto", "ace") and fits:
+        return list(fits[-1].ranking), "ace"
+    if ranking == "ace":
+        where = folder / "ace" / layer / f"{concept}.json"
+        raise ValueError(f"ranking 'ace' needs {where} (run ganlens ace first)")
     names = result.concept_names
     table = result[layer].iou_table  # [U, C]
     if concept not in names or float(table[:, names.index(concept)].max()) <= 0:
