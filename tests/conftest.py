@@ -1,9 +1,13 @@
 """Shared pytest configuration: W&B offline; the ``gpu`` marker skips where CUDA is absent."""
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 import torch
+
+sys.path.insert(0, str(Path(__file__).parent))  # test helpers: wandb_log_reader
 
 os.environ["WANDB_MODE"] = "offline"  # tests never reach the network
 os.environ.setdefault("WANDB_SILENT", "true")

@@ -12,7 +12,7 @@ LAZY_PACKAGES = {
     "ganlens.applications": "ganlens.applications.artifacts",
     "ganlens.data": "ganlens.data.datamodules",
     "ganlens.dissect": "ganlens.dissect.runner",
-    "ganlens.report": "ganlens.report.wandb_history",
+    "ganlens.report": "ganlens.report.publish",
 }
 """Each lazy package and a heavy submodule that importing the package must not load."""
 

@@ -128,3 +128,22 @@ def test_bank_is_drawn_from_the_seed():
 def test_bad_arguments_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         DissectionMonitor(**kwargs)
+
+
+def test_the_lineage_picture_is_written_beside_the_history_and_named_in_it(tmp_path):
+    from torchvision.io import read_image
+
+    from ganlens.callbacks.history import RunHistory
+    from ganlens.report.run_summary import read_history_file
+
+    monitor = planted_monitor()
+    trainer = pl.Trainer(accelerator="cpu", max_epochs=2, logger=False, default_root_dir=tmp_path,
+                         enable_progress_bar=False, enable_model_summary=False,
+                         enable_checkpointing=False, callbacks=[monitor, RunHistory()])  # fmt: skip
+    trainer.fit(PlantedModule())
+    rows = [r for r in read_history_file(tmp_path / "history.jsonl") if "dissect/images_shown" in r]
+    assert [r["dissect/layer1/lineage_image"] for r in rows] == ["lineage/layer1.png"] * 2
+    picture = read_image(str(tmp_path / "lineage" / "layer1.png"))
+    names = monitor.last_result.concept_names
+    expected = monitor.lineage.heatmap("layer1", len(names), column=16, names=names)
+    assert torch.equal(picture, expected)  # the lineage after both evaluations

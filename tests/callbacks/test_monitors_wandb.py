@@ -1,6 +1,6 @@
 """Both monitors in a real tiny ProgGAN run with WandbLogger(offline=True), read back from .wandb.
 
-The run's ``run-*.wandb`` transaction log is read with :mod:`ganlens.report.wandb_history` and
+The run's ``run-*.wandb`` transaction log is read with the tests' ``wandb_log_reader`` and
 every documented key is checked for every evaluated epoch; then the run is resumed from its
 checkpoint and the lineage must continue.
 """
@@ -17,11 +17,12 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import WandbLogger
 
 from ganlens.callbacks import DissectionMonitor, ImageQualityMonitor
+from ganlens.callbacks.history import RunHistory
 from ganlens.cli import main as ganlens_main
 from ganlens.data import SCENE_VOCABULARY
 from ganlens.data.datamodules import SceneDataModule
-from ganlens.report.wandb_history import find_run_files, read_table, wait_for_run
 from ganlens.training import GrowthPhase, ProgressiveGAN
+from wandb_log_reader import find_run_files, read_table, wait_for_run
 
 PHASES = [GrowthPhase(4, 0, 32), GrowthPhase(8, 32, 32), GrowthPhase(16, 64, 64)]
 LAYERS = {"layer4": 16, "layer6": 16}  # name: units
@@ -38,9 +39,10 @@ def fit(folder: Path, epochs: int, ckpt_path: str | None = None) -> tuple[pl.Tra
     gan = ProgressiveGAN(resolution=16, latent_size=16, fmap_base=64, fmap_max=16, schedule=PHASES)
     data = SceneDataModule(16, 16, train_size=64, val_size=16, num_workers=0)
     logger = WandbLogger(save_dir=folder, project="ganlens-test", offline=True)
-    callbacks = [*monitors(), ModelCheckpoint(dirpath=folder / "ckpt", save_last=True)]
+    callbacks = [*monitors(), ModelCheckpoint(dirpath=folder / "ckpt", save_last=True),
+                 RunHistory()]  # fmt: skip  # as ganlens fit adds it: the summary reads it
     trainer = pl.Trainer(accelerator="cpu", max_epochs=epochs, logger=logger, callbacks=callbacks,
-                         limit_val_batches=0, enable_progress_bar=False,
+                         default_root_dir=folder, limit_val_batches=0, enable_progress_bar=False,
                          enable_model_summary=False)  # fmt: skip
     trainer.fit(gan, datamodule=data, ckpt_path=ckpt_path)
     wandb.finish()  # Lightning's WandbLogger leaves the run open

@@ -11,7 +11,6 @@ from ganlens.report.html import render_dissect_html, write_report
 from ganlens.report.layer_comparison import concept_rows, render_layer_comparison
 from ganlens.report.page import asset
 from ganlens.report.run_dashboard import render_run_dashboard
-from ganlens.report.wandb_history import WandbRun
 
 HOSTILE = '<script>alert("x")</script>&'
 
@@ -48,13 +47,12 @@ def document(source="toy"):
 
 
 def pages(tmp_path):
-    run = tmp_path / "files"
-    run.mkdir(exist_ok=True)
-    (run / "lineage.png").write_bytes(b"\x89PNG fake")
+    (tmp_path / "lineage").mkdir(exist_ok=True)
+    (tmp_path / "lineage" / "layer4.png").write_bytes(b"\x89PNG fake")
     rows = [{"epoch": e, "dissect/layer4/interpretable_units": u, "dissect/layer4/units_part": 1,
-             "dissect/layer4/lineage": {"path": "lineage.png"}, "quality/fid": 30.0 - e}
+             "dissect/layer4/lineage_image": "lineage/layer4.png", "quality/fid": 30.0 - e}
             for e, u in [(1, 3), (2, 5)]]  # fmt: skip
-    dashboard = render_run_dashboard(WandbRun(tmp_path / "run.wandb", HOSTILE, "p", {}, {}, rows))
+    dashboard = render_run_dashboard(rows, tmp_path, HOSTILE)
     doc = document(HOSTILE)
     return {"dissect": render_dissect_html(doc), "layers": render_layer_comparison(doc),
             "dashboard": dashboard}  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import wandb
 from PIL import Image
 
 from ganlens.report.wandb_run import log_results, start_run, wandb_logger, wandb_mode
@@ -46,6 +47,7 @@ def test_disabled_writes_no_run(tmp_path, monkeypatch):
     run = start_run("ganlens-test", tmp_path, name="off")
     run.log({"x": 1.0})
     run.finish()
+    wandb.teardown()  # wandb keeps the first run's settings for the process; reset them
     assert not list((tmp_path / "wandb").glob("*run-*"))
 
 

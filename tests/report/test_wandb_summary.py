@@ -4,8 +4,8 @@ import torch
 
 from ganlens.dissect.planted import PlantedSceneGenerator, SceneLabelSegmenter
 from ganlens.dissect.units import DissectionOptions, run_units
-from ganlens.report.wandb_history import find_run_files, read_table, wait_for_run
 from ganlens.report.wandb_summary import UNIT_COLUMNS, log_dissection
+from wandb_log_reader import find_run_files, read_table, wait_for_run
 
 
 def test_an_offline_run_holds_unit_tables_with_images_charts_and_counts(tmp_path, monkeypatch):

@@ -15,8 +15,10 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
+from torchvision.io import write_png
 
 from ganlens.callbacks.base import Monitor
+from ganlens.callbacks.history import RunHistory
 from ganlens.callbacks.logging import log_evaluation
 from ganlens.dissect.lineage import UnitLineage
 from ganlens.dissect.result import DissectionResult, LayerDissection
@@ -73,6 +75,9 @@ class DissectionMonitor(Monitor):
         ``dissect/<layer>/class/<concept>``: the class distribution, every concept.
         ``dissect/<layer>/concept_stability``: fraction of units interpretable at this and the
         previous evaluation that kept their concept (from the second evaluation on).
+        ``dissect/<layer>/lineage_image`` (``history.jsonl`` only): ``lineage/<layer>.png``, the
+        lineage heat map below so far, written beside the run's ``history.jsonl`` (rank zero,
+        when the trainer has a :class:`~ganlens.callbacks.history.RunHistory`).
         W&B only: ``dissect/<layer>/class_distribution`` (bar chart), ``dissect/<layer>/units``
         (table: unit, concept, category, IoU, IQR, threshold, top samples with the unit's region
         bright, for the ``table_units`` best units), ``dissect/<layer>/lineage`` (heat map:
@@ -199,6 +204,9 @@ class DissectionMonitor(Monitor):
         images_shown = int(getattr(pl_module, "images_shown", trainer.global_step))
         scalars: dict[str, float] = {"dissect/images_shown": images_shown}
         media: dict[str, Callable[[], Any]] = {}
+        files: dict[str, str] = {}
+        callbacks = trainer.callbacks  # type: ignore[attr-defined]
+        history = next((c for c in callbacks if isinstance(c, RunHistory)), None)
         for name in layers:
             layer = result[name]
             self.lineage.record(trainer.current_epoch, images_shown, layer)
@@ -207,8 +215,16 @@ class DissectionMonitor(Monitor):
             if stability is not None:
                 scalars[f"dissect/{name}/concept_stability"] = stability
             media.update(self._media(generator, layer, result.concept_names, probe))
+            if history is not None and trainer.is_global_zero:
+                picture = self.lineage.heatmap(name, len(result.concept_names), column=16,
+                                               names=result.concept_names)  # fmt: skip
+                relative = f"lineage/{name}.png"
+                path = history.history_file(trainer).parent / relative
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_png(picture.contiguous(), str(path))
+                files[f"dissect/{name}/lineage_image"] = relative
         self.last_result = result
-        log_evaluation(trainer, scalars, media, owner="DissectionMonitor")
+        log_evaluation(trainer, scalars, media, files=files, owner="DissectionMonitor")
 
     def _media(
         self, generator: nn.Module, layer: LayerDissection, names: Sequence[str], probe: Tensor

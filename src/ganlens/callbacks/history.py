@@ -38,7 +38,7 @@ __all__ = ["HISTORY_FILE", "RunHistory", "append_record"]
 
 
 def _number(value: Any) -> Any:
-    if isinstance(value, int):  # bool included
+    if isinstance(value, (int, str)):  # bool included; str: a file beside the run
         return value
     number = float(value)  # tensors, numpy scalars
     return number if math.isfinite(number) else str(number)
@@ -52,7 +52,8 @@ def append_record(path: str | Path, record: Mapping[str, Any]) -> Path:
 
     Args:
         path: The ``history.jsonl`` file (created with its folder if missing).
-        record: ``monitor`` (str), ``epoch`` and ``step`` (int) and scalar values.
+        record: ``monitor`` (str), ``epoch`` and ``step`` (int), scalar values and file paths
+            (str, relative to the run folder).
 
     Returns:
         ``path``.

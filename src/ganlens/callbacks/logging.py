@@ -62,6 +62,7 @@ def log_evaluation(
     media: Mapping[str, MediaBuilder] | None = None,
     *,
     images: Mapping[str, Tensor] | None = None,
+    files: Mapping[str, str] | None = None,
     owner: str = "ganlens",
 ) -> None:
     """Log one evaluation's values for the trainer's current epoch, on rank zero.
@@ -75,6 +76,8 @@ def log_evaluation(
             attached, and logged in the same record as the scalars.
         images: Key to a ``uint8 [3, H, W]`` picture, logged as a ``wandb.Image`` in the same
             W&B record and with ``add_image`` to TensorBoard.
+        files: Key to a file the monitor wrote beside the run (a path relative to the run
+            folder), recorded in ``history.jsonl`` only, not sent to the loggers.
         owner: Name used in the warning when a logger fails.
 
     Example:
@@ -93,7 +96,7 @@ def log_evaluation(
     callbacks = trainer.callbacks  # type: ignore[attr-defined]
     for callback in callbacks:  # the durable copy first (see the module docstring)
         if isinstance(callback, RunHistory):
-            callback.record(trainer, owner, scalars)
+            callback.record(trainer, owner, {**scalars, **(files or {})})
     for logger in trainer.loggers:
         try:
             if isinstance(logger, WandbLogger):

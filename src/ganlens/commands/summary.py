@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from ganlens.options import Settings
@@ -11,14 +12,13 @@ __all__ = ["SummarySettings", "run_summary_command"]
 
 @dataclass(frozen=True, kw_only=True)
 class SummarySettings(Settings):
-    """Print a training run's per-epoch monitor numbers from its history (or W&B offline log).
+    """Print a training run's per-epoch monitor numbers from its history.jsonl.
 
     Args:
-        folder: A run's root folder, e.g. outputs/demo (its history.jsonl, else the newest
-            run-*.wandb under it, read up to its last complete record).
+        folder: A run's root folder, e.g. outputs/demo (it holds history.jsonl).
         html: Where to write the dashboard page (default: dashboard.html beside the run).
-        wait: Seconds to wait for a W&B log that is still being written to end (default 0: read
-            it as it is now).
+        wait: Deprecated and ignored: the summary reads history.jsonl, which holds every
+            evaluation once its monitor's hook has returned, and no longer waits for W&B logs.
     """
 
     folder: str
@@ -42,5 +42,7 @@ def run_summary_command(settings: SummarySettings) -> int:
     """
     from ganlens.report.run_summary import summarize_run
 
-    print(summarize_run(settings.folder, settings.html, float(settings.wait)))
+    if settings.wait:
+        print("ganlens summary: warning: --wait is deprecated and ignored", file=sys.stderr)
+    print(summarize_run(settings.folder, settings.html))
     return 0

@@ -1,9 +1,8 @@
-"""Reports and W&B output: HTML pages, ``dissect.json``, reading offline run files back.
+"""Reports and W&B output: HTML pages, ``dissect.json`` publishing, run summaries, W&B runs.
 
 The package imports nothing heavy: the names below are loaded on first use (PEP 562), so
 ``import ganlens.report`` and the HTML renderer (:mod:`ganlens.report.html`) import neither torch
-nor wandb; :mod:`ganlens.report.wandb_history` (which reads W&B's protobuf records) is imported
-when one of its names is first used.
+nor wandb.
 """
 
 from __future__ import annotations
@@ -13,26 +12,19 @@ from typing import TYPE_CHECKING
 from ganlens.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from ganlens.report.wandb_history import (
-        LoggedTable,
-        WandbRun,
-        find_run_files,
-        read_history,
-        read_records,
-        read_run,
-        read_table,
-        wait_for_run,
-    )
+    from ganlens.report.publish import publish_dissection
+    from ganlens.report.run_summary import summarize_run
+    from ganlens.report.wandb_run import log_results, start_run, wandb_mode
 
-__all__ = [
-    "LoggedTable",
-    "WandbRun",
-    "find_run_files",
-    "read_history",
-    "read_records",
-    "read_run",
-    "read_table",
-    "wait_for_run",
-]
+__all__ = ["log_results", "publish_dissection", "start_run", "summarize_run", "wandb_mode"]
 
-__getattr__ = lazy_exports(__name__, dict.fromkeys(__all__, "wandb_history"))
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "publish_dissection": "publish",
+        "summarize_run": "run_summary",
+        "log_results": "wandb_run",
+        "start_run": "wandb_run",
+        "wandb_mode": "wandb_run",
+    },
+)

@@ -3,26 +3,23 @@
 A ``ganlens fit`` run keeps every monitor evaluation in ``history.jsonl`` in its run folder
 (:class:`ganlens.callbacks.history.RunHistory`: one JSON object per line, flushed and fsynced
 before the epoch's checkpoint is written), so the numbers survive a kill. :func:`summarize_run`
-reads that file, or, for a run without one, the newest ``run-*.wandb`` W&B offline log under
-the folder (every log of that W&B run id, as a resumed run writes one per process), up to its
-last complete record. It gives, per evaluated epoch, the interpretable units of every dissected
-layer next to SWD (with its real-vs-real floor) and FID or FSD, says whether the run finished,
-writes an offline HTML dashboard (``dashboard.html`` beside the run) and says how to upload it.
-It never waits for a W&B log still being written unless asked to (``wait``).
+reads that file alone (the monitors write their pictures beside it and name them in their
+records; W&B is a sink and is never read back). It gives, per evaluated epoch, the interpretable
+units of every dissected layer next to SWD (with its real-vs-real floor) and FID or FSD, says
+whether the run finished, writes an offline HTML dashboard (``dashboard.html`` beside the run)
+and says how to upload the run's offline W&B folders.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ganlens.io import atomic_write_text
 from ganlens.report.run_dashboard import render_run_dashboard
-from ganlens.report.wandb_history import WandbRun, find_run_files, read_run
 
 __all__ = ["END_EVENT", "HISTORY_FILE", "epoch_table", "read_history_file", "summarize_run"]
 
@@ -110,44 +107,20 @@ def read_history_file(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _read_wandb(runs: list[Path], wait: float) -> WandbRun:
-    """The newest W&B run under the folder, its logs of every process joined, partial allowed."""
-    newest = max(runs, key=lambda path: path.stat().st_mtime)
-    same = sorted((p for p in runs if p.name == newest.name), key=lambda p: p.stat().st_mtime)
-    deadline = time.monotonic() + wait
-    while True:
-        parts = [read_run(path, partial=True) for path in same]
-        if parts[-1].finished or time.monotonic() >= deadline:
-            break
-        time.sleep(0.2)
-    history = [row for part in parts for row in part.history]
-    last = parts[-1]
-    return WandbRun(last.path, last.run_id, last.project, last.config, last.summary, history,
-                    last.finished)  # fmt: skip
-
-
-def _media_rows(run: WandbRun) -> list[dict[str, Any]]:
-    keep = [
-        {k: v for k, v in row.items() if isinstance(v, dict) or k == "epoch"} for row in run.history
-    ]
-    return [row for row in keep if len(row) > 1 and "epoch" in row]
-
-
-def summarize_run(folder: str | Path, html: str | Path | None = None, wait: float = 0.0) -> str:
+def summarize_run(folder: str | Path, html: str | Path | None = None) -> str:
     """The run's table under ``folder``; also writes its offline dashboard page.
 
     Args:
         folder: A run's root folder, e.g. ``outputs/demo``.
         html: Where to write the dashboard (default: ``dashboard.html`` beside the run).
-        wait: Seconds to wait for a W&B log still being written to end (0: read it as it is).
 
     Returns:
         The text to print: where the numbers come from, whether the run finished, its epoch
         table, the dashboard and how to upload the run.
 
     Raises:
-        FileNotFoundError: If ``folder`` is missing or holds neither history nor W&B run file.
-        ValueError: If ``wait`` is negative, or the history file is corrupt.
+        FileNotFoundError: If ``folder`` is missing or holds no ``history.jsonl``.
+        ValueError: If the history file is corrupt.
 
     Example:
         >>> summarize_run("/nonexistent")
@@ -155,45 +128,33 @@ def summarize_run(folder: str | Path, html: str | Path | None = None, wait: floa
         ...
         FileNotFoundError: folder '/nonexistent' does not exist (expected a run's root folder)
     """
-    if wait < 0:
-        raise ValueError(f"wait must be >= 0 seconds, got {wait!r}")
     root = Path(folder)
     if not root.is_dir():
         raise FileNotFoundError(
             f"folder {str(folder)!r} does not exist (expected a run's root folder)"
         )
     history_path = root / HISTORY_FILE
-    runs = find_run_files(root)
-    if not runs and not history_path.is_file():
+    if not history_path.is_file():
         raise FileNotFoundError(
-            f"no {HISTORY_FILE} and no W&B run file (run-*.wandb) under {folder}"
+            f"no {HISTORY_FILE} under {folder} (every `ganlens fit` run writes one; a run of "
+            "ganlens 0.1 without it can be uploaded with `wandb sync` and read in W&B)"
         )
-    logged = _read_wandb(runs, wait) if runs else None
-    if history_path.is_file():
-        rows = read_history_file(history_path)
-        finished = bool(rows) and rows[-1].get("event") == END_EVENT
-        numbers = [row for row in rows if "event" not in row]
-        media = _media_rows(logged) if logged else []
-        base = logged or WandbRun(history_path, root.name, "", {}, {}, [])
-        shown = WandbRun(base.path, base.run_id, base.project, base.config, base.summary,
-                         numbers + media, finished)  # fmt: skip
-        source = f"History: {history_path} ({len(numbers)} evaluation records)"
-    else:
-        assert logged is not None
-        shown, numbers = logged, logged.history
-        source = f"W&B run: {logged.path.parent} (no {HISTORY_FILE}; read from the W&B log)"
+    rows = read_history_file(history_path)
+    finished = bool(rows) and rows[-1].get("event") == END_EVENT
+    numbers = [row for row in rows if "event" not in row]
     epochs = sorted({int(row["epoch"]) for row in numbers if "epoch" in row})
-    status = "The run finished." if shown.finished else (
+    status = "The run finished." if finished else (
         "The run did not finish (killed, failed or still running): numbers up to epoch "
         f"{epochs[-1] if epochs else '-'} were logged; resume it with --ckpt_path"
     )  # fmt: skip
-    dashboard = Path(html) if html is not None else (
-        logged.path.parent if logged else root) / "dashboard.html"  # fmt: skip
-    atomic_write_text(dashboard, render_run_dashboard(shown))
+    dashboard = Path(html) if html is not None else root / "dashboard.html"
+    atomic_write_text(dashboard, render_run_dashboard(numbers, root, root.name))
+    source = f"History: {history_path} ({len(numbers)} evaluation records)"
     lines = [source, status, epoch_table(numbers), f"Dashboard (offline): {dashboard}"]
-    if logged:
+    offline = sorted(root.glob("**/wandb/offline-run-*"))
+    if offline:
         lines.append(
-            f"Upload the run to W&B to browse its tables and images: "
-            f"wandb sync {logged.path.parent}"
+            "Upload the run to W&B to browse its tables and images: wandb sync "
+            + " ".join(str(path) for path in offline)
         )
     return "\n".join(lines)

@@ -1,7 +1,6 @@
-"""Reading W&B offline run files written by wandb itself and by Lightning's WandbLogger."""
+"""The tests' reader of W&B offline run files, on files written by wandb and WandbLogger."""
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +9,9 @@ import wandb
 from pytorch_lightning.loggers import WandbLogger
 from wandb.proto import wandb_internal_pb2 as pb
 
-from ganlens.cli import main as cli_main
-from ganlens.report import (
+from wandb_log_reader import (
+    BLOCK_SIZE,
+    _write_log,
     find_run_files,
     read_history,
     read_records,
@@ -19,8 +19,6 @@ from ganlens.report import (
     read_table,
     wait_for_run,
 )
-from ganlens.report.run_summary import summarize_run
-from ganlens.report.wandb_history import BLOCK_SIZE, _write_log
 
 LONG = "".join(chr(ord("a") + i % 26) for i in range(100_000))  # spans 4 blocks
 
@@ -156,7 +154,7 @@ def test_bad_arguments_raise(offline_run, tmp_path):
 
 
 def test_lightning_wandb_logger_offline_run(tmp_path):
-    logger = WandbLogger(offline=True, save_dir=str(tmp_path), project="t")
+    logger = WandbLogger(save_dir=str(tmp_path), project="t", mode="offline")
     for step in range(3):
         logger.log_metrics({"quality/swd": 10.0 - step, "epoch": step}, step=step * 8)
     logger.log_hyperparams({"model": {"resolution": 16}})
@@ -167,58 +165,3 @@ def test_lightning_wandb_logger_offline_run(tmp_path):
     assert [row["quality/swd"] for row in rows] == [10.0, 9.0, 8.0]
     assert [row["trainer/global_step"] for row in rows] == [0, 8, 16]
     assert read_run(path).config["model"] == {"resolution": 16}
-
-
-def _monitor_run(folder: Path, run_id: str, epochs: range, finished: bool) -> Path:
-    """A W&B offline log of quality/swd rows, as Lightning's WandbLogger writes them."""
-    records = [pb.Record(run=pb.RunRecord(run_id=run_id, project="ganlens"))]
-    for epoch in epochs:
-        record = pb.Record()
-        for key, value in (("epoch", epoch), ("quality/swd", 50.0 - epoch), ("_step", epoch)):
-            record.history.item.add(key=key, value_json=json.dumps(value))
-        records.append(record)
-    records += [pb.Record(exit=pb.RunExitRecord())] if finished else []
-    path = folder / "wandb" / f"offline-run-2026010{epochs.start}_000000-{run_id}"
-    path.mkdir(parents=True)
-    _write_log(path / f"run-{run_id}.wandb", records)
-    return path / f"run-{run_id}.wandb"
-
-
-def test_summary_of_a_killed_run_reads_what_was_logged_without_waiting(tmp_path):
-    # Why 1: a SIGKILLed run's log has no exit record; summary waited 60 s, then TimeoutError.
-    path = _monitor_run(tmp_path, "abc", range(3), finished=False)
-    data = path.read_bytes()
-    path.write_bytes(data[:-5])  # the last record cut short, as a kill leaves it
-    text = summarize_run(tmp_path)
-    assert "did not finish" in text and "| 1 | 49 |" in text and "| 2 |" not in text
-    path.write_bytes(data[:-5] + b"\xff" * 40)  # garbage after the last complete record
-    assert "| 1 | 49 |" in summarize_run(tmp_path)
-    assert "The run finished." not in text
-
-
-def test_summary_joins_every_log_of_a_resumed_wandb_run_and_can_wait(tmp_path):
-    first = _monitor_run(tmp_path, "abc", range(2), finished=False)
-    second = _monitor_run(tmp_path, "abc", range(2, 4), finished=True)
-    os.utime(first, (1, 1))
-    text = summarize_run(tmp_path, wait=0.5)
-    assert "The run finished." in text and "| 0 | 50 |" in text and "| 3 | 47 |" in text
-    assert second.parent.joinpath("dashboard.html").is_file()
-
-
-def test_summary_prefers_the_run_history_file(tmp_path):
-    _monitor_run(tmp_path, "abc", range(1), finished=False)
-    rows = [{"epoch": e, "step": 8 * e, "monitor": "Q", "quality/swd": 9.0 - e} for e in range(3)]
-    rows.append({"epoch": 3, "step": 24, "monitor": "fit", "event": "fit_end"})
-    (tmp_path / "history.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
-    text = summarize_run(tmp_path)
-    assert "history.jsonl (3 evaluation records)" in text and "The run finished." in text
-    assert "| 2 | 7 |" in text and "| 0 | 50 |" not in text
-
-
-def test_summary_user_errors_are_one_line(tmp_path, capsys):
-    assert cli_main(["summary", str(tmp_path / "absent")]) == 2
-    assert "does not exist" in capsys.readouterr().err
-    assert cli_main(["summary", str(tmp_path)]) == 2
-    assert "no history.jsonl and no W&B run file" in capsys.readouterr().err
-    assert cli_main(["summary", str(tmp_path), "--wait", "-1"]) == 2
-    assert "--wait must be" in capsys.readouterr().err
