@@ -29,7 +29,7 @@ RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 
 
 def part_of(module: str) -> str:
-    """``ganlens.dissect.units`` -> ``dissect``; ``ganlens`` -> ``<root>``."""
+    """``ganlens.dissect.stages`` -> ``dissect``; ``ganlens`` -> ``<root>``."""
     parts = module.removesuffix(".__init__").split(".")
     return parts[1] if len(parts) > 1 else "<root>"
 

@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-import ganlens.dissect.units as units_module
+import ganlens.dissect.stages as units_module
 import ganlens.io as io_module
 from ganlens.cli import build_parser, main
 from ganlens.dissect.record import read_document as read_dissect_json
@@ -23,7 +23,7 @@ FINAL = ("dissect.json", "dissect.html", "layers.html")
 
 
 class Spy:
-    """Wraps ``ganlens.dissect.units.dissect`` and records which layers each call dissected."""
+    """Wraps ``ganlens.dissect.stages.dissect`` and records which layers each call dissected."""
 
     def __init__(self, monkeypatch):
         self.calls: list[list[str]] = []

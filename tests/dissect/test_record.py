@@ -21,7 +21,7 @@ from ganlens.dissect.record import (
     write_dissection,
 )
 from ganlens.dissect.result import DissectionResult
-from ganlens.dissect.units import DissectionOptions, run_units
+from ganlens.dissect.stages import DissectionOptions, run_units
 
 read_dissect_json = read_document
 

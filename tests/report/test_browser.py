@@ -13,7 +13,7 @@ import torch
 from playwright.sync_api import sync_playwright
 
 from ganlens.dissect.planted import PlantedSceneGenerator, SceneLabelSegmenter
-from ganlens.dissect.units import DissectionOptions, run_units
+from ganlens.dissect.stages import DissectionOptions, run_units
 from ganlens.report.publish import publish_dissection
 
 PLANTED = ("sky", "cloud", "mountain", "water", "grass", "road", "roof", "door", "dome", "trunk")

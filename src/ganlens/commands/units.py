@@ -1,7 +1,7 @@
 """``ganlens units``: dissect layers of a generator and write ``dissect.json`` and the report.
 
 GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.1). Finished stages are cached
-in ``OUT/cache`` and reused on re-runs (:mod:`ganlens.dissect.units`). Layers already dissected in
+in ``OUT/cache`` and reused on re-runs (:mod:`ganlens.dissect.stages`). Layers already dissected in
 ``OUT`` with the same settings are kept beside the new ones; replacing a dissection made with other
 settings needs ``--overwrite``, so nothing is deleted that the user did not ask to delete.
 Example: ``python dissect.py units --layers layer2 layer4 layer6 --samples 256 --out outputs/d``.
@@ -155,7 +155,7 @@ def run_units_command(settings: UnitsSettings) -> int:
 
     import torch
 
-    from ganlens.dissect.units import DissectionOptions, make_latents, run_units
+    from ganlens.dissect.stages import DissectionOptions, make_latents, run_units
     from ganlens.hooks import get_layer
     from ganlens.report.publish import publish_dissection
     from ganlens.sources import load_generator, load_segmenter, weights_fingerprint

@@ -2,7 +2,7 @@
 
 GAN Dissection (Bau et al., ICLR 2019, section 3.1). ``samples`` means the same here as
 everywhere on the command line: N probe latents, plus N held-out latents that choose the
-thresholds in ``iqr`` mode, drawn by :func:`~ganlens.dissect.units.make_latents` from ``seed``.
+thresholds in ``iqr`` mode, drawn by :func:`~ganlens.dissect.stages.make_latents` from ``seed``.
 So ``ganlens compare --samples 256`` dissects exactly what ``ganlens units --samples 256`` does.
 """
 
@@ -15,7 +15,7 @@ from torch import nn
 
 from ganlens.dissect.result import DissectionResult
 from ganlens.dissect.runner import dissect
-from ganlens.dissect.units import make_latents
+from ganlens.dissect.stages import make_latents
 
 __all__ = ["quick_dissection"]
 

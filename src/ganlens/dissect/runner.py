@@ -46,7 +46,7 @@ from ganlens.data.vocabulary import Vocabulary
 from ganlens.dissect.result import DissectionResult, DissectionSettings, LayerDissection, UnitRecord
 from ganlens.functional.information_quality import iqr_top_fractions
 from ganlens.functional.unit_concept_iou import IOU_MODES
-from ganlens.functional.unit_dissection import UnitConceptIoUResult
+from ganlens.functional.unit_labels import UnitConceptIoUResult
 from ganlens.hooks import get_layer, module_device, trace
 from ganlens.metrics.distributed import all_reduce_sum
 from ganlens.metrics.top_activations import TopActivations

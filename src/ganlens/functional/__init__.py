@@ -43,7 +43,7 @@ from ganlens.functional.unit_concept_iou import (
     unit_concept_counts,
     unit_concept_iou,
 )
-from ganlens.functional.unit_dissection import UnitConceptIoUResult
+from ganlens.functional.unit_labels import UnitConceptIoUResult
 from ganlens.functional.unit_quantile import (
     histogram_bin_edges,
     num_histogram_bins,

@@ -4,7 +4,7 @@ GAN Dissection (Bau et al., ICLR 2019, arXiv:1811.10597, section 3.1, eq. 1):
 IoU(u, c) = |A_u AND S_c| / |A_u OR S_c| with A_u = [r_u^up > t_u], the IQR threshold search and
 the layer summary (section 3.1). The metric holds sum-mergeable level histograms;
 the math lives in :mod:`ganlens.functional.unit_concept_iou`,
-:mod:`ganlens.functional.information_quality` and :mod:`ganlens.functional.unit_dissection`.
+:mod:`ganlens.functional.information_quality` and :mod:`ganlens.functional.unit_labels`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from ganlens.functional.unit_concept_iou import (
     sort_thresholds,
     unit_concept_counts,
 )
-from ganlens.functional.unit_dissection import UnitConceptIoUResult, _unit_concept_iou_result
+from ganlens.functional.unit_labels import UnitConceptIoUResult, _unit_concept_iou_result
 
 __all__ = ["UnitConceptIoU"]
 
@@ -40,7 +40,7 @@ class UnitConceptIoU(Metric):
     ``update(features, segmentation)`` upsamples ``[N, U, h, w]`` featuremaps to the
     segmentation's ``S x S`` (bilinear, ``align_corners=False``) and counts, per unit, level and
     label, the pixels above each threshold. ``compute()`` returns a
-    :class:`~ganlens.functional.unit_dissection.UnitConceptIoUResult`: each unit's threshold,
+    :class:`~ganlens.functional.unit_labels.UnitConceptIoUResult`: each unit's threshold,
     best concept, IoU and IQR, the ``[U, C]`` IoU table and the layer summary.
 
     Thresholds are fixed at construction: ``[U]`` (one per unit, e.g. top-q quantiles from

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ganlens.dissect.quick import quick_dissection
-from ganlens.dissect.units import make_latents
+from ganlens.dissect.stages import make_latents
 from ganlens.hooks import trace
 from ganlens.metrics.unit_level import UNIT_LEVEL, unit_levels
 from ganlens.sources import load_generator, load_segmenter, weights_fingerprint

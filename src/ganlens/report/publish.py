@@ -12,7 +12,7 @@ from typing import Any
 
 from ganlens.dissect.record import fold_ace, write_dissection
 from ganlens.dissect.result import DissectionResult
-from ganlens.dissect.units import prune_unit_images
+from ganlens.dissect.stages import prune_unit_images
 from ganlens.report.html import write_report
 
 __all__ = ["Published", "publish_dissection"]
@@ -79,7 +79,7 @@ def publish_dissection(
         prune_unit_images(folder, result)
     wandb_folder = None
     if wandb_project is not None:
-        from ganlens.report.wandb_summary import log_dissection
+        from ganlens.report.wandb_dissection import log_dissection
 
         wandb_folder = log_dissection(document, folder, project=wandb_project, name=wandb_name)
     return Published(document, files, wandb_folder)

@@ -3,8 +3,8 @@
 import torch
 
 from ganlens.dissect.planted import PlantedSceneGenerator, SceneLabelSegmenter
-from ganlens.dissect.units import DissectionOptions, run_units
-from ganlens.report.wandb_summary import UNIT_COLUMNS, log_dissection
+from ganlens.dissect.stages import DissectionOptions, run_units
+from ganlens.report.wandb_dissection import UNIT_COLUMNS, log_dissection
 from wandb_log_reader import find_run_files, read_table, wait_for_run
 
 
