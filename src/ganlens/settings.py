@@ -129,8 +129,8 @@ def add_settings_arguments(parser: Any, settings: type) -> None:
         origin = typing.get_origin(hint)
         if hint is bool:
             kwargs.update(action=ActionYesNo(yes_prefix="", no_prefix="no-"))
-        elif origin is Literal:
-            kwargs.update(type=str, choices=list(typing.get_args(hint)))
+        elif origin is Literal:  # jsonargparse lists the choices in usage and help
+            kwargs["type"] = hint
         elif origin in (list, tuple):
             kwargs.update(type=typing.get_args(hint)[0], nargs="+")
         else:

@@ -77,3 +77,22 @@ def test_renamed_flags_keep_their_old_spelling_with_a_warning(arguments, old, ne
     err = capsys.readouterr().err.splitlines()
     assert err[0] == f"ganlens {arguments[0]}: warning: {old} is deprecated; use {new}"
     assert error in err[1] and len(err) == 2
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_help_shows_readable_types(name, capsys):
+    with pytest.raises(SystemExit):
+        main([name, "--help"])
+    out = capsys.readouterr().out
+    assert "<function" not in out and "<locals>" not in out
+
+
+def test_the_segmenter_never_writes_inside_the_package_by_default():
+    from pathlib import Path
+
+    import ganlens
+    from ganlens.commands.segmenter import SegmenterSettings
+
+    package = Path(ganlens.__file__).resolve().parent
+    out = Path(SegmenterSettings().out).resolve()
+    assert package not in out.parents

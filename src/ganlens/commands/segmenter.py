@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ganlens.options import Settings, check_positive
+from ganlens.options import Settings, check_output, check_positive
 
 __all__ = ["SegmenterSettings", "run_segmenter_command"]
 
@@ -14,8 +14,8 @@ class SegmenterSettings(Settings):
     """Train the scene-world segmenter and write its weights and JSON record.
 
     Args:
-        out: Weights file to write; its JSON record goes beside it (default: the shipped
-            weights inside the package).
+        out: Weights file to write; its JSON record goes beside it. The shipped weights are
+            replaced only when this names them (src/ganlens/segment/weights/scene_segmenter.pt).
         steps: Optimizer steps.
         batch_size: Scenes per batch.
         resolution: Training image side in pixels.
@@ -38,7 +38,7 @@ class SegmenterSettings(Settings):
         quiet: No progress bar, model summary or final record.
     """
 
-    out: str | None = None
+    out: str = "outputs/segmenter/scene_segmenter.pt"
     steps: int = 5000
     batch_size: int = 16
     resolution: int = 64
@@ -72,6 +72,7 @@ class SegmenterSettings(Settings):
 
             if not Path(self.init_weights).is_file():
                 raise FileNotFoundError(f"--init-weights {self.init_weights} does not exist")
+        check_output("out", self.out, folder=False)
         if self.workers < 0:
             raise ValueError(f"--workers must be 0 or more; got {self.workers}")
 

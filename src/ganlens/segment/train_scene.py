@@ -20,7 +20,7 @@ from pytorch_lightning.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
 from ganlens.data.datamodules import SceneDataset
-from ganlens.segment.scene_segmenter import default_weights_path, save_scene_segmenter
+from ganlens.segment.scene_segmenter import save_scene_segmenter
 from ganlens.segment.scene_training import MultiScaleSceneDataset, SceneSegmenterModule
 
 __all__ = ["train_scene_segmenter"]
@@ -96,7 +96,7 @@ def train_scene_segmenter(args: Any) -> dict[str, float]:
             "validation": {"seed": args.val_seed, "scenes": args.val_size, **scores},
         }
     }
-    out = Path(args.out) if args.out else default_weights_path()
+    out = Path(args.out)
     json_path = save_scene_segmenter(module.network, out, record)
     if not args.quiet:
         print(json.dumps(record, indent=2))
