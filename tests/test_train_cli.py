@@ -218,3 +218,13 @@ def test_presets_append_both_monitors_to_every_config(config):
     assert {"DissectionMonitor", "ImageQualityMonitor", "SampleGridMonitor"} <= set(kinds)
     (dissection,) = [c for c in cli.trainer.callbacks if isinstance(c, DissectionMonitor)]
     assert dissection.layers == ["layer4", "layer6"] and dissection.threshold_mode == "iqr"
+
+
+def test_a_gpu_config_on_a_machine_without_one_fails_in_one_line(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    done = train("fit", "--config", "configs/scene_gpu_64.yaml",
+                 "--trainer.default_root_dir", str(tmp_path))  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("train.py fit: error: ")
+    assert "gpu" in done.stderr.lower()

@@ -148,6 +148,8 @@ def build_parser(prog: str = PROG) -> Any:
 
 def _fit(arguments: list[str], prog: str, debug: bool = False) -> int:
     """``ganlens fit``: LightningCLI; a user error (bad checkpoint, invalid model) is one line."""
+    from lightning_fabric.utilities.exceptions import MisconfigurationException
+
     from ganlens.fit import main as fit_main
     from ganlens.fit import wandb_run_line
 
@@ -155,10 +157,13 @@ def _fit(arguments: list[str], prog: str, debug: bool = False) -> int:
         debug, arguments = True, [a for a in arguments if a != "--debug"]
     try:
         cli = fit_main(["fit", *arguments], prog=prog)
-    except USER_ERRORS as error:
+    except (*USER_ERRORS, MisconfigurationException) as error:  # e.g. a GPU config, no GPU
         if debug:
             raise
-        print(f"{prog}: error: {error}", file=sys.stderr)
+        hint = ""
+        if isinstance(error, MisconfigurationException) and "gpu" in str(error).lower():
+            hint = " (this machine has no GPU: add --trainer.accelerator cpu)"
+        print(f"{prog}: error: {error}{hint}", file=sys.stderr)
         return 2
     line = wandb_run_line(cli.trainer)
     if line:

@@ -135,6 +135,17 @@ def test_roundtrip_of_own_final_generator() -> None:
     assert loaded.channels == (8, 8, 6, 4) and torch.equal(loaded(z), g(z))
 
 
+def test_own_default_generator_with_every_to_rgb_head_loads() -> None:
+    # A ProgressiveGenerator's own state dict holds a to-RGB head per resolution (for growing);
+    # the loader keeps the final one and drops the others (a lone half head stays unexpected).
+    torch.manual_seed(0)
+    g = ProgressiveGenerator(resolution=32, latent_size=5, channels=[8, 8, 6, 4])
+    assert "output_8x8.conv.weight" in g.state_dict()
+    loaded = load_proggan_generator(g.state_dict())
+    z = torch.randn(2, 5)
+    assert torch.equal(loaded(z), g(z))
+
+
 @pytest.mark.parametrize(
     ("removed", "named"),
     [

@@ -3,7 +3,8 @@
 gandissect (Bau et al., ICLR 2019) distributes ProgGAN generators converted from Karras' releases as
 PyTorch state dicts with the keys ``layerN.conv.weight`` (``[C_out, C_in, k, k]``, stored N(0, 1)
 for the equalised learning rate), ``layerN.wscale.b`` (``[C_out]``) for N = 1 .. 2*log2(R)-2, and
-``output_RxR.conv.weight`` / ``output_RxR.wscale.b`` for the final to-RGB block. Older files name
+``output_RxR.conv.weight`` / ``output_RxR.wscale.b`` for the final to-RGB block (ganlens' own
+generators also hold one per lower resolution, for growing; those are dropped). Older files name
 the trunk ``features.0 ..`` (``features.0`` is ``layer1``) and the to-RGB block ``output``; some
 wrap the dict as ``{"state_dict": ...}``. Every size (latent, channels per resolution, resolution,
 image channels) is inferred from the tensor shapes.
@@ -134,6 +135,13 @@ def normalize_proggan_state_dict(
             missing.append(f"{name}.{suffix}")
         else:
             result[f"{name}.{suffix}"] = value
+    # ganlens' own generators hold a to-RGB head per lower resolution too (for growing): a
+    # complete head (both tensors) below the final resolution is dropped, not refused.
+    lower = {r for r, _ in outputs if r is not None and r < resolution}
+    for r in lower:
+        if all((r, suffix) in outputs for suffix in _SUFFIXES):
+            for suffix in _SUFFIXES:
+                del outputs[(r, suffix)]
     unexpected += [("output" if r is None else f"output_{r}x{r}") + f".{s}" for r, s in outputs]
     if missing or unexpected:
         raise ValueError(
