@@ -85,8 +85,9 @@ def get_layer(model: nn.Module, name: str) -> nn.Module:
 
 def _as_tensor_output(name: str, output: Any) -> Tensor:
     if not isinstance(output, Tensor):
-        raise TypeError(
-            f"layer {name!r} returns {type(output).__name__}; only tensors can be hooked"
+        raise ValueError(
+            f"layer {name!r} returns {type(output).__name__}; only tensors can be hooked "
+            "(choose a submodule that returns a tensor)"
         )
     return output
 

@@ -9,6 +9,7 @@ with :func:`pkgutil.resolve_name` and called without arguments; nothing else run
 
 from __future__ import annotations
 
+import inspect
 import pickle
 import pkgutil
 from pathlib import Path
@@ -43,6 +44,20 @@ def _factory(spec: str, what: str) -> Any:
         raise ValueError(f"cannot import {what} factory {spec!r}: {error}") from error
     if not callable(factory):
         raise ValueError(f"{what} factory {spec!r} is a {type(factory).__name__}, not callable")
+    try:
+        inspect.signature(factory).bind()
+    except TypeError:
+        required = [
+            name
+            for name, p in inspect.signature(factory).parameters.items()
+            if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+        raise ValueError(
+            f"{what} factory {spec!r} takes required arguments ({', '.join(required)}); it is "
+            "called without arguments: wrap it in a function that fills them in"
+        ) from None
+    except ValueError:  # no signature (some builtins): call it and see
+        pass
     return factory()
 
 

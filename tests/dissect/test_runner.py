@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -221,3 +222,40 @@ def test_iqr_probe_counted_at_one_threshold_equals_selecting_from_all_levels(
     assert [u.threshold for u in layer.units] == expected.threshold.tolist()
     assert [u.iqr for u in layer.units] == pytest.approx(expected.iqr.tolist(), abs=1e-7)
     assert [u.interpretable for u in layer.units] == expected.interpretable.tolist()
+
+
+class _TupleGenerator(torch.nn.Module):
+    """Returns ``(images, extra)``, or has a layer returning a tuple, as some user networks do."""
+
+    def __init__(self, tuple_images: bool) -> None:
+        super().__init__()
+        self.tuple_images = tuple_images
+        self.layer1 = _TupleLayer(tuple_output=not tuple_images)
+
+    def forward(self, z: torch.Tensor):
+        features = self.layer1(z)
+        features = features[0] if isinstance(features, tuple) else features
+        images = torch.zeros(z.shape[0], 3, 16, 16) + features.mean()
+        return (images, None) if self.tuple_images else images
+
+
+class _TupleLayer(torch.nn.Module):
+    def __init__(self, tuple_output: bool) -> None:
+        super().__init__()
+        self.tuple_output = tuple_output
+
+    def forward(self, z: torch.Tensor):
+        features = torch.zeros(z.shape[0], 4, 4, 4)
+        return (features, z) if self.tuple_output else features
+
+
+@pytest.mark.parametrize(
+    ("tuple_images", "message"),
+    [(True, "the generator must return an image tensor"),
+     (False, "layer 'layer1' returns tuple; only tensors can be hooked")],
+)  # fmt: skip
+def test_tuples_from_the_generator_or_a_layer_are_one_clear_error(
+    tuple_images: bool, message: str, scene_segmenter: SceneLabelSegmenter
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        dissect(_TupleGenerator(tuple_images), "layer1", scene_segmenter, torch.zeros(4, 2))

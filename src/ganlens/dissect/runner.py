@@ -137,7 +137,14 @@ def _generate(
     for start in _progress(starts, description, progress):
         z = latents[start : min(start + batch_size, share.stop)].to(device)
         with torch.no_grad(), trace(generator, layers) as features:
-            images = generator(z).clamp(-1.0, 1.0)
+            images = generator(z)
+        if not isinstance(images, Tensor) or images.ndim != 4:
+            got = list(images.shape) if isinstance(images, Tensor) else type(images).__name__
+            raise ValueError(
+                "the generator must return an image tensor [N, 3, H, W]; got "
+                f"{got} (wrap a generator that returns more in one that returns the images)"
+            )
+        images = images.clamp(-1.0, 1.0)
         indices = torch.arange(start, start + z.shape[0], device=device)
         for name in layers:
             if name not in features or features[name].ndim != 4:

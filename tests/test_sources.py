@@ -1,0 +1,28 @@
+"""Generator and segmenter sources by name: a user's factory mistakes are one line."""
+
+from __future__ import annotations
+
+import pytest
+from torch import nn
+
+from ganlens.cli import main
+
+
+def needs_arguments(width: int) -> nn.Module:
+    """A factory a user wrote for their own network, which needs an argument."""
+    return nn.Linear(width, width)
+
+
+def test_a_factory_that_needs_arguments_is_one_line(capsys):
+    source = f"{__name__}:needs_arguments"
+    assert main(["units", "--generator", source, "--out", "/tmp/ganlens-unused"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "needs_arguments" in err[0]
+    assert "called without arguments" in err[0] and "width" in err[0]
+
+
+def test_the_loader_names_the_missing_arguments():
+    from ganlens.sources import load_generator
+
+    with pytest.raises(ValueError, match=r"takes required arguments \(width\)"):
+        load_generator(f"{__name__}:needs_arguments")
