@@ -94,3 +94,13 @@ def test_image_folder_errors_name_the_problem(tmp_path):
         find_images(tmp_path)
     with pytest.raises(ValueError, match=r"val_fraction must be in \[0, 1\)"):
         ImageFolderDataModule(str(tmp_path), val_fraction=1.0)
+
+
+def test_a_batch_larger_than_the_training_set_fails_at_setup(tmp_path):
+    # drop_last would leave no batch at all: the fit trained nothing and "finished".
+    with pytest.raises(ValueError, match=r"batch_size 64 is larger than the training set \(32"):
+        SceneDataModule(16, batch_size=64, train_size=32, val_size=8).setup("fit")
+    _write_images(tmp_path)
+    folder = ImageFolderDataModule(str(tmp_path), resolution=16, batch_size=8, val_fraction=0.2)
+    with pytest.raises(ValueError, match=r"batch_size 8 is larger than the training set \(4"):
+        folder.setup("fit")

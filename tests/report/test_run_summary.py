@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
 from torchvision.io import write_png
 
@@ -15,7 +16,8 @@ from ganlens.report.run_summary import summarize_run
 def write_history(folder: Path, rows: list[dict], finished: bool, cut: str = "") -> Path:
     lines = [json.dumps(row) for row in rows]
     if finished:
-        lines.append(json.dumps({"epoch": len(rows), "monitor": "fit", "event": "fit_end"}))
+        end = {"epoch": len(rows), "step": 8 * len(rows), "monitor": "fit", "event": "fit_end"}
+        lines.append(json.dumps(end))
     path = folder / "history.jsonl"
     path.write_text("".join(line + "\n" for line in lines) + cut)
     return path
@@ -66,3 +68,39 @@ def test_user_errors_are_one_line_and_wait_is_deprecated(tmp_path, capsys):
     write_history(tmp_path, swd_rows(range(1)), finished=True)
     assert cli_main(["summary", str(tmp_path), "--wait", "5"]) == 0
     assert "--wait is deprecated and ignored" in capsys.readouterr().err
+
+
+def test_a_failed_run_and_a_run_that_trained_nothing_say_so(tmp_path):
+    failure = {"epoch": 1, "step": 12, "monitor": "fit", "event": "fit_failed",
+               "error": "OSError: broken.jpg"}  # fmt: skip
+    failed = [*swd_rows(range(2)), failure]
+    write_history(tmp_path, failed, finished=False)
+    text = summarize_run(tmp_path)
+    assert "The run failed at epoch 1, step 12: OSError: broken.jpg." in text
+    assert "finished" not in text
+    idle = [{"epoch": 0, "step": 0, "monitor": "fit", "event": "fit_end"}]
+    (tmp_path / "history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in idle))
+    assert "ended without training a step" in summarize_run(tmp_path)
+
+
+def test_run_history_marks_a_failing_fit(tmp_path):
+    import pytorch_lightning as pl
+    from pytorch_lightning.demos.boring_classes import BoringModel
+
+    from ganlens.callbacks.history import RunHistory
+    from ganlens.report.run_summary import read_history_file
+
+    class Failing(BoringModel):
+        def training_step(self, batch, batch_idx):
+            if batch_idx == 2:
+                raise OSError("image file is truncated\nmore detail")
+            return super().training_step(batch, batch_idx)
+
+    trainer = pl.Trainer(default_root_dir=tmp_path, logger=False, enable_progress_bar=False,
+                         enable_checkpointing=False, enable_model_summary=False, max_epochs=1,
+                         callbacks=[RunHistory()])  # fmt: skip
+    with pytest.raises(OSError):
+        trainer.fit(Failing())
+    events = [r for r in read_history_file(tmp_path / "history.jsonl") if "event" in r]
+    assert [e["event"] for e in events] == ["fit_start", "fit_failed"]
+    assert events[-1]["error"] == "OSError: image file is truncated" and events[-1]["step"] == 2

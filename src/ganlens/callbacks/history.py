@@ -32,7 +32,13 @@ import pytorch_lightning as pl
 from pytorch_lightning.loggers import WandbLogger
 
 from ganlens.io import atomic_write_text
-from ganlens.report.run_summary import END_EVENT, HISTORY_FILE, read_history_file
+from ganlens.report.run_summary import (
+    END_EVENT,
+    FAILED_EVENT,
+    HISTORY_FILE,
+    START_EVENT,
+    read_history_file,
+)
 
 __all__ = ["HISTORY_FILE", "RunHistory", "append_record"]
 
@@ -68,7 +74,7 @@ def append_record(path: str | Path, record: Mapping[str, Any]) -> Path:
         [(0, 2.0), (1, 1.5)]
     """
     path = Path(path)
-    text = ("monitor", "event")
+    text = ("monitor", "event", "error")
     line = json.dumps({key: v if key in text else _number(v) for key, v in record.items()})
     key = (record.get("monitor"), record.get("epoch"), record.get("step"))
     if path.is_file():
@@ -137,8 +143,17 @@ class RunHistory(pl.Callback):
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 self.wandb_run_id = str(logger.version)
+        if trainer.is_global_zero:
+            self._prepare_file(trainer)
+            self._event(trainer, START_EVENT)
+
+    def _event(self, trainer: pl.Trainer, event: str, **values: str) -> None:
+        row = {"epoch": trainer.current_epoch, "step": trainer.global_step, "monitor": "fit"}
+        append_record(self.history_file(trainer), {**row, "event": event, **values})
+
+    def _prepare_file(self, trainer: pl.Trainer) -> None:
         path = self.history_file(trainer)
-        if not trainer.is_global_zero or not path.is_file():
+        if not path.is_file():
             return
         if self._resumed or trainer.ckpt_path is not None:
             rows = read_history_file(path)
@@ -156,8 +171,15 @@ class RunHistory(pl.Callback):
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Mark the history as complete: the fit reached its end (not killed, not failed)."""
         if trainer.is_global_zero:
-            row = {"epoch": trainer.current_epoch, "step": trainer.global_step}
-            append_record(self.history_file(trainer), {**row, "monitor": "fit", "event": END_EVENT})
+            self._event(trainer, END_EVENT)
+
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+    ) -> None:
+        """Mark the history as failed, with the error's first line (a kill leaves no mark)."""
+        if trainer.is_global_zero:
+            message = (str(exception).strip().splitlines() or [""])[0]
+            self._event(trainer, FAILED_EVENT, error=f"{type(exception).__name__}: {message}")
 
     def state_dict(self) -> dict[str, Any]:
         """The W&B run id (``None`` without a W&B logger)."""

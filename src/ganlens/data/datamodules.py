@@ -32,6 +32,22 @@ def default_workers() -> int:
     return max(0, min(8, (os.cpu_count() or 1) - 1))
 
 
+def check_batch_fits(batch_size: int, size: int, what: str) -> None:
+    """Raise ``ValueError`` when not one full batch fits the training set (the last is dropped).
+
+    Example:
+        >>> check_batch_fits(32, 16, "scenes")
+        Traceback (most recent call last):
+        ...
+        ValueError: --data.init_args.batch_size 32 is larger than the training set (16 scenes): ...
+    """
+    if batch_size > size:
+        raise ValueError(
+            f"--data.init_args.batch_size {batch_size} is larger than the training set "
+            f"({size} {what}): no batch would be trained"
+        )
+
+
 class SceneDataset(Dataset[dict[str, torch.Tensor]]):
     """Scenes ``offset .. offset + size - 1`` of the world ``seed``, rendered on demand.
 
@@ -179,6 +195,7 @@ class SceneDataModule(pl.LightningDataModule):
         self.val_set = SceneDataset(
             self.resolution, self.val_size, self.seed, self.train_size, self.framing, self.labels
         )
+        check_batch_fits(self.batch_size, len(self.train_set), "scenes")
 
     def train_dataloader(self) -> DataLoader:
         """Batches in an order fixed by (seed, epoch); an incomplete last batch is dropped."""
@@ -289,6 +306,7 @@ class ImageFolderDataModule(pl.LightningDataModule):
         train = [f for i, f in enumerate(files) if i not in val_ids]
         self.train_set = ImageFolderDataset(train, self.resolution, flip=self.flip)
         self.val_set = ImageFolderDataset([files[i] for i in sorted(val_ids)], self.resolution)
+        check_batch_fits(self.batch_size, len(self.train_set), f"images under {self.root}")
 
     def train_dataloader(self) -> DataLoader:
         """Batches in an order fixed by (epoch); an incomplete last batch is dropped."""

@@ -21,11 +21,20 @@ from typing import Any
 from ganlens.io import atomic_write_text
 from ganlens.report.run_dashboard import render_run_dashboard
 
-__all__ = ["END_EVENT", "HISTORY_FILE", "epoch_table", "read_history_file", "summarize_run"]
+__all__ = [
+    "END_EVENT",
+    "FAILED_EVENT",
+    "HISTORY_FILE",
+    "START_EVENT",
+    "epoch_table",
+    "read_history_file",
+    "run_status",
+    "summarize_run",
+]
 
 HISTORY_FILE = "history.jsonl"
-END_EVENT = "fit_end"
-"""The ``event`` of the record that ``RunHistory`` appends when a fit ends."""
+START_EVENT, END_EVENT, FAILED_EVENT = "fit_start", "fit_end", "fit_failed"
+"""The ``event`` of the records ``RunHistory`` appends when a fit starts, ends and fails."""
 
 _QUALITY = (
     ("quality/swd", "SWD"),
@@ -107,6 +116,36 @@ def read_history_file(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
+def run_status(rows: Sequence[dict[str, Any]]) -> str:
+    """What the history says about how the run went: finished, failed, interrupted, idle.
+
+    Example:
+        >>> run_status([{"epoch": 0, "step": 0, "event": "fit_start"},
+        ...             {"epoch": 0, "step": 0, "event": "fit_end"}])
+        'The run ended without training a step (is the batch larger than the training set?).'
+        >>> run_status([{"epoch": 2, "step": 96, "event": "fit_failed", "error": "OSError: bad"}])
+        'The run failed at epoch 2, step 96: OSError: bad. Fix it and resume with --ckpt_path last.'
+    """
+    events = [row for row in rows if "event" in row]
+    last = events[-1] if events else {}
+    epochs = sorted({int(row["epoch"]) for row in rows if "event" not in row and "epoch" in row})
+    where = f"epoch {last.get('epoch', '-')}, step {last.get('step', '-')}"
+    if last.get("event") == END_EVENT:
+        if int(last.get("step", 0)) == 0:
+            return (
+                "The run ended without training a step (is the batch larger than the training "
+                "set?)."
+            )
+        return "The run finished."
+    if last.get("event") == FAILED_EVENT:
+        error = last.get("error", "")
+        return f"The run failed at {where}: {error}. Fix it and resume with --ckpt_path last."
+    return (
+        "The run did not finish (killed or still running): numbers up to epoch "
+        f"{epochs[-1] if epochs else '-'} were logged; resume it with --ckpt_path last"
+    )
+
+
 def summarize_run(folder: str | Path, html: str | Path | None = None) -> str:
     """The run's table under ``folder``; also writes its offline dashboard page.
 
@@ -140,13 +179,8 @@ def summarize_run(folder: str | Path, html: str | Path | None = None) -> str:
             "ganlens 0.1 without it can be uploaded with `wandb sync` and read in W&B)"
         )
     rows = read_history_file(history_path)
-    finished = bool(rows) and rows[-1].get("event") == END_EVENT
     numbers = [row for row in rows if "event" not in row]
-    epochs = sorted({int(row["epoch"]) for row in numbers if "epoch" in row})
-    status = "The run finished." if finished else (
-        "The run did not finish (killed, failed or still running): numbers up to epoch "
-        f"{epochs[-1] if epochs else '-'} were logged; resume it with --ckpt_path"
-    )  # fmt: skip
+    status = run_status(rows)
     dashboard = Path(html) if html is not None else root / "dashboard.html"
     atomic_write_text(dashboard, render_run_dashboard(numbers, root, root.name))
     source = f"History: {history_path} ({len(numbers)} evaluation records)"
