@@ -259,3 +259,27 @@ def test_tuples_from_the_generator_or_a_layer_are_one_clear_error(
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         dissect(_TupleGenerator(tuple_images), "layer1", scene_segmenter, torch.zeros(4, 2))
+
+
+class _RangeGenerator(torch.nn.Module):
+    """The planted scenes mapped to another image range, as a user's generator might return."""
+
+    def __init__(self, planted: PlantedSceneGenerator, scale: float) -> None:
+        super().__init__()
+        self.planted, self.scale = planted, scale
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return (self.planted(z) + 1) / 2 * self.scale  # [0, 1] or [0, 255]
+
+
+@pytest.mark.parametrize(("scale", "named"), [(1.0, "[0, 1]"), (255.0, "[0, 255]")])
+def test_images_in_another_range_fail_naming_it(
+    planted_generator: PlantedSceneGenerator,
+    scene_segmenter: SceneLabelSegmenter,
+    latent_sets: Latents,
+    scale: float,
+    named: str,
+) -> None:
+    generator = _RangeGenerator(planted_generator, scale)
+    with pytest.raises(ValueError, match=re.escape(f"look like {named}")):
+        dissect(generator, "planted.layer1", scene_segmenter, latent_sets[0][:8])

@@ -144,6 +144,8 @@ def _generate(
                 "the generator must return an image tensor [N, 3, H, W]; got "
                 f"{got} (wrap a generator that returns more in one that returns the images)"
             )
+        if start == share.start:
+            _check_image_range(images)
         images = images.clamp(-1.0, 1.0)
         indices = torch.arange(start, start + z.shape[0], device=device)
         for name in layers:
@@ -151,6 +153,23 @@ def _generate(
                 got = list(features[name].shape) if name in features else "no output"
                 raise ValueError(f"layer {name!r} must output [N, U, H, W]; got {got}")
         yield indices, images, features
+
+
+def _check_image_range(images: Tensor) -> None:
+    """Refuse a first batch whose values look like [0, 1] or [0, 255] images, not [-1, 1] ones.
+
+    Clamping such images to [-1, 1] would dissect wrong pictures without a word. A [-1, 1]
+    generator's batch has negative values; one without any but bright ones is [0, 1], and one
+    far above 1 is [0, 255] (ProgGAN's untanh'd overshoot stays near 1).
+    """
+    low, high = float(images.min()), float(images.max())
+    named = "[0, 255]" if high > 10 else "[0, 1]" if low >= 0 and high > 0.5 else None
+    if named is not None:
+        raise ValueError(
+            f"the generator's images look like {named} (values {low:.3g} .. {high:.3g}); ganlens "
+            "expects [-1, 1]: wrap the generator so it returns 2 * x - 1 (from [0, 1]) or "
+            "x / 127.5 - 1 (from [0, 255])"
+        )
 
 
 def _check_latents(latents: Tensor, name: str) -> None:
