@@ -1,10 +1,9 @@
 import pytest
 import pytorch_lightning as pl
 import torch
-from PIL import Image
 from torch import nn
 
-from ganlens.data.datamodules import ImageFolderDataModule, SceneDataModule, find_images
+from ganlens.data.datamodules import SceneDataModule
 from ganlens.data.scene_world import render_scene
 
 
@@ -64,43 +63,7 @@ def test_trainer_consumes_the_scene_data_module(tmp_path):
     assert model.mean.item() != 0.0
 
 
-def _write_images(root, count=5):
-    for i in range(count):
-        sub = root / f"class{i % 2}"
-        sub.mkdir(parents=True, exist_ok=True)
-        Image.new("RGB", (60 + i, 40), (200, 10 * i, 0)).save(
-            sub / f"img{i}.{'png' if i % 2 else 'jpg'}"
-        )
-    (root / "notes.txt").write_text("not an image")
-
-
-def test_image_folder_finds_nested_images_and_crops_to_squares(tmp_path):
-    _write_images(tmp_path)
-    assert len(find_images(tmp_path)) == 5
-    dm = ImageFolderDataModule(
-        str(tmp_path), resolution=16, batch_size=2, val_fraction=0.2, num_workers=0
-    )
-    dm.setup("fit")
-    assert len(dm.train_set) == 4 and len(dm.val_set) == 1
-    image = dm.val_set[0]["image"]
-    assert image.shape == (3, 16, 16)
-    assert image[0].mean() > 0.5 and image[2].mean() < -0.9  # red stays red in [-1, 1]
-
-
-def test_image_folder_errors_name_the_problem(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        find_images(tmp_path / "missing")
-    with pytest.raises(ValueError, match=r"no images with extensions \.jpg"):
-        find_images(tmp_path)
-    with pytest.raises(ValueError, match=r"val_fraction must be in \[0, 1\)"):
-        ImageFolderDataModule(str(tmp_path), val_fraction=1.0)
-
-
-def test_a_batch_larger_than_the_training_set_fails_at_setup(tmp_path):
+def test_a_batch_larger_than_the_training_set_fails_at_setup():
     # drop_last would leave no batch at all: the fit trained nothing and "finished".
     with pytest.raises(ValueError, match=r"batch_size 64 is larger than the training set \(32"):
         SceneDataModule(16, batch_size=64, train_size=32, val_size=8).setup("fit")
-    _write_images(tmp_path)
-    folder = ImageFolderDataModule(str(tmp_path), resolution=16, batch_size=8, val_fraction=0.2)
-    with pytest.raises(ValueError, match=r"batch_size 8 is larger than the training set \(4"):
-        folder.setup("fit")

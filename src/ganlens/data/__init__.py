@@ -17,14 +17,15 @@ from ganlens.data.vocabulary import CATEGORIES, Concept, Vocabulary
 from ganlens.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from ganlens.data.datamodules import (
-        ImageFolderDataModule,
-        ImageFolderDataset,
-        SceneDataModule,
-        SceneDataset,
-    )
+    from ganlens.data.datamodules import SceneDataModule, SceneDataset
+    from ganlens.data.image_folder import ImageFolderDataModule, ImageFolderDataset
 
-_LAZY = ("ImageFolderDataModule", "ImageFolderDataset", "SceneDataModule", "SceneDataset")
+_LAZY = {
+    "ImageFolderDataModule": "image_folder",
+    "ImageFolderDataset": "image_folder",
+    "SceneDataModule": "datamodules",
+    "SceneDataset": "datamodules",
+}
 
 __all__ = [
     "CATEGORIES",
@@ -41,4 +42,4 @@ __all__ = [
     "render_scene",
 ]
 
-__getattr__ = lazy_exports(__name__, dict.fromkeys(_LAZY, "datamodules"))
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -1,25 +1,20 @@
-"""Lightning data modules: the scene world (images with labels) and a folder of images.
+"""Lightning data modules of the scene world (images with labels), and the loaders they share.
 
-Both yield batches as dicts: ``{"image": float [B, 3, R, R] in [-1, 1]}``, plus
-``"labels": int64 [B, 3, R, R]`` for the scene world.
+Batches are dicts: ``{"image": float [B, 3, R, R] in [-1, 1]}``, plus ``"labels": int64
+[B, 3, R, R]``; :mod:`ganlens.data.image_folder` serves a folder of images the same way.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Sampler
-from torchvision.transforms import v2
 
 from ganlens.data.scene_world import check_framing, render_scene
 from ganlens.images import from_uint8
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 
 
 def default_workers() -> int:
@@ -203,115 +198,4 @@ class SceneDataModule(pl.LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         """Held-out batches in index order."""
-        return _loader(self.val_set, self.batch_size, self.num_workers, shuffle=False)
-
-
-class ImageFolderDataset(Dataset[dict[str, torch.Tensor]]):
-    """Images found recursively under a folder, resized and centre-cropped to a square.
-
-    Args:
-        files: Image paths.
-        resolution: Output side in pixels.
-        flip: Randomly mirror images horizontally (training augmentation).
-    """
-
-    def __init__(self, files: list[Path], resolution: int, flip: bool = False) -> None:
-        self.files = files
-        steps: list[v2.Transform] = [
-            v2.ToImage(),
-            v2.Resize(resolution, antialias=True),
-            v2.CenterCrop(resolution),
-        ]
-        if flip:
-            steps.append(v2.RandomHorizontalFlip())
-        steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize([0.5] * 3, [0.5] * 3)]
-        self.transform = v2.Compose(steps)
-
-    def __len__(self) -> int:
-        """Number of images."""
-        return len(self.files)
-
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        """Image ``index`` as ``{"image": float [3, R, R] in [-1, 1]}``."""
-        with Image.open(self.files[index]) as image:
-            return {"image": self.transform(image.convert("RGB"))}
-
-
-def find_images(root: str | Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> list[Path]:
-    """All image files under ``root``, recursively, in sorted order.
-
-    Raises:
-        FileNotFoundError: If ``root`` is not a folder.
-        ValueError: If no file with one of ``extensions`` is found.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"image folder {str(root)!r} does not exist or is not a folder")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in extensions and p.is_file())
-    if not files:
-        raise ValueError(f"no images with extensions {', '.join(extensions)} under {str(root)!r}")
-    return files
-
-
-class ImageFolderDataModule(pl.LightningDataModule):
-    """A folder of images (for example LSUN exported to JPEG) as a Lightning data module.
-
-    Images are found recursively, resized so the short side is ``resolution`` (antialiased),
-    centre-cropped and scaled to [-1, 1]. A fixed, evenly spread ``val_fraction`` of the sorted
-    files is held out for validation.
-
-    Args:
-        root: Folder to search.
-        resolution: Output side in pixels.
-        batch_size: Images per batch.
-        val_fraction: Share of images held out (0 disables validation).
-        flip: Mirror training images at random.
-        num_workers: Loader processes; ``None`` picks :func:`default_workers`.
-
-    Example:
-        >>> import tempfile
-        >>> folder = tempfile.mkdtemp()
-        >>> for i in range(4):
-        ...     Image.new("RGB", (40, 30), (i * 60, 0, 0)).save(f"{folder}/{i}.png")
-        >>> dm = ImageFolderDataModule(folder, resolution=16, batch_size=2, val_fraction=0.25,
-        ...                            num_workers=0)
-        >>> dm.setup("fit")
-        >>> len(dm.train_set), len(dm.val_set), next(iter(dm.train_dataloader()))["image"].shape
-        (3, 1, torch.Size([2, 3, 16, 16]))
-    """
-
-    def __init__(
-        self,
-        root: str,
-        resolution: int = 256,
-        batch_size: int = 32,
-        val_fraction: float = 0.01,
-        flip: bool = True,
-        num_workers: int | None = None,
-    ) -> None:
-        super().__init__()
-        if not 0.0 <= val_fraction < 1.0:
-            raise ValueError(f"val_fraction must be in [0, 1); got {val_fraction}")
-        self.save_hyperparameters()
-        self.root, self.resolution, self.batch_size = root, resolution, batch_size
-        self.val_fraction, self.flip = val_fraction, flip
-        self.num_workers = default_workers() if num_workers is None else num_workers
-
-    def setup(self, stage: str | None = None) -> None:
-        """Find the images and split them."""
-        files = find_images(self.root)
-        held = round(len(files) * self.val_fraction)
-        step = len(files) / held if held else 0.0
-        val_ids = {int(i * step) for i in range(held)}
-        train = [f for i, f in enumerate(files) if i not in val_ids]
-        self.train_set = ImageFolderDataset(train, self.resolution, flip=self.flip)
-        self.val_set = ImageFolderDataset([files[i] for i in sorted(val_ids)], self.resolution)
-        check_batch_fits(self.batch_size, len(self.train_set), f"images under {self.root}")
-
-    def train_dataloader(self) -> DataLoader:
-        """Batches in an order fixed by (epoch); an incomplete last batch is dropped."""
-        return _loader(self.train_set, self.batch_size, self.num_workers, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        """Held-out images in sorted order."""
         return _loader(self.val_set, self.batch_size, self.num_workers, shuffle=False)
