@@ -11,13 +11,19 @@ else online when the user is logged in (``WANDB_API_KEY``, or an ``api.wandb.ai`
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 __all__ = ["RunMode", "log_results", "start_run", "wandb_logged_in", "wandb_logger", "wandb_mode"]
 
 RunMode = Literal["online", "offline", "disabled"]
+CONNECT_TIMEOUT = 3.0
+"""Seconds an online run waits for the W&B server before it logs offline instead."""
 _MODES: dict[str, RunMode] = {
     "online": "online", "run": "online", "offline": "offline", "dryrun": "offline",
     "disabled": "disabled",
@@ -43,8 +49,33 @@ def wandb_logged_in() -> bool:
         return False
 
 
+def _reachable(url: str, timeout: float) -> bool:
+    """Whether a TCP connection to ``url``'s host opens within ``timeout`` seconds (DNS too)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "api.wandb.ai"
+    port = parts.port or (443 if parts.scheme != "http" else 80)
+    result: list[bool] = []
+
+    def connect() -> None:
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            result.append(True)
+        except OSError:
+            result.append(False)
+
+    worker = threading.Thread(target=connect, daemon=True)  # getaddrinfo has no timeout
+    worker.start()
+    worker.join(timeout)
+    return bool(result and result[0])
+
+
 def wandb_mode() -> RunMode:
     """The mode of every ganlens W&B run: ``WANDB_MODE`` wins, else online only when logged in.
+
+    Online needs a key and the W&B server: without a key, or when the server
+    (``WANDB_BASE_URL``, default ``https://api.wandb.ai``) does not answer within
+    :data:`CONNECT_TIMEOUT` seconds, the run is offline instead, with one warning that says how to
+    upload it later; so W&B never stops or stalls a training run.
 
     Raises:
         ValueError: If ``WANDB_MODE`` is set to something W&B does not know.
@@ -57,13 +88,23 @@ def wandb_mode() -> RunMode:
         >>> os.environ["WANDB_MODE"] = "offline"
     """
     given = os.environ.get("WANDB_MODE", "").strip().lower()
-    if given:
-        if given not in _MODES:
-            raise ValueError(
-                f"WANDB_MODE={given!r} is not a W&B mode; use online, offline or disabled"
-            )
-        return _MODES[given]
-    return "online" if wandb_logged_in() else "offline"
+    if given and given not in _MODES:
+        raise ValueError(f"WANDB_MODE={given!r} is not a W&B mode; use online, offline or disabled")
+    mode = _MODES[given] if given else ("online" if wandb_logged_in() else "offline")
+    if mode != "online":
+        return mode
+    later = "logging offline; upload the run later with `wandb sync <its folder>`"
+    if not wandb_logged_in():
+        warnings.warn(f"W&B: no W&B API key (wandb login, or WANDB_API_KEY); {later}",
+                      stacklevel=2)  # fmt: skip
+        return "offline"
+    url = os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")
+    if not _reachable(url, CONNECT_TIMEOUT):
+        where = urlsplit(url).netloc or url
+        warnings.warn(f"W&B: cannot reach {where} within {CONNECT_TIMEOUT:g} s; {later}",
+                      stacklevel=2)  # fmt: skip
+        return "offline"
+    return "online"
 
 
 def wandb_logger(project: str = "ganlens", **init_args: Any) -> dict[str, Any]:
