@@ -147,3 +147,22 @@ def test_the_lineage_picture_is_written_beside_the_history_and_named_in_it(tmp_p
     names = monitor.last_result.concept_names
     expected = monitor.lineage.heatmap("layer1", len(names), column=16, names=names)
     assert torch.equal(picture, expected)  # the lineage after both evaluations
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [({"layers": ["layer99"]}, "unknown layer 'layer99'"),
+     ({"segmenter": "no.such.module:factory"}, "cannot import segmenter factory"),
+     ({"generator_attribute": "missing"}, "has no generator attribute 'missing'")],
+)  # fmt: skip
+def test_a_monitor_mistake_fails_at_fit_start_before_any_step(tmp_path, overrides, message):
+    monitor = planted_monitor(**overrides)
+    if "segmenter" in overrides:
+        monitor.segmenter_source = overrides["segmenter"]
+    module = PlantedModule()
+    trainer = pl.Trainer(accelerator="cpu", max_epochs=1, logger=False, default_root_dir=tmp_path,
+                         enable_progress_bar=False, enable_model_summary=False,
+                         enable_checkpointing=False, callbacks=[monitor])  # fmt: skip
+    with pytest.raises(ValueError, match=message):
+        trainer.fit(module)
+    assert trainer.global_step == 0

@@ -24,7 +24,7 @@ from ganlens.dissect.lineage import UnitLineage
 from ganlens.dissect.result import DissectionResult, LayerDissection
 from ganlens.dissect.runner import THRESHOLD_MODES, LabelSegmenter, dissect
 from ganlens.dissect.thumbnails import top_sample_overlays
-from ganlens.hooks import layers_run
+from ganlens.hooks import get_layer, layers_run
 from ganlens.report.wandb_media import wandb_bar_chart, wandb_image, wandb_table
 from ganlens.sources import load_segmenter
 
@@ -168,6 +168,23 @@ class DissectionMonitor(Monitor):
         bank = self.latent_bank(latent_size)
         held_out = bank[self.num_samples :] if self.threshold_mode == "iqr" else None
         return bank[: self.num_samples], held_out
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Check the generator attribute, the layers and the segmenter before any step.
+
+        Raises:
+            ValueError: Naming the missing generator attribute, the unknown layer (listing the
+                valid ones) or the segmenter that does not load.
+        """
+        generator = getattr(pl_module, self.generator_attribute, None)
+        if not isinstance(generator, nn.Module):
+            raise ValueError(
+                f"DissectionMonitor: {type(pl_module).__name__} has no generator attribute "
+                f"{self.generator_attribute!r} (set generator_attribute to the module's generator)"
+            )
+        for layer in self.layers:
+            get_layer(generator, layer)
+        self._load_segmenter(pl_module.device)
 
     def _load_segmenter(self, device: torch.device) -> LabelSegmenter:
         if self._segmenter is None:
