@@ -20,3 +20,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip_gpu)
+
+
+@pytest.fixture
+def tiny_fit(tmp_path: Path):
+    """Run ``train.py fit`` on the tiny config for a few batches in a fresh process.
+
+    Called with the environment to add (every ``WANDB_*`` variable of the test's own process is
+    dropped first) and the number of batches; returns the finished ``CompletedProcess``.
+    """
+    import subprocess
+
+    def run(batches: int = 2, **env: str) -> subprocess.CompletedProcess[str]:
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+        environment.update(OMP_NUM_THREADS="1", **env)
+        return subprocess.run(
+            [sys.executable, "train.py", "fit", "--config", "configs/tiny_cpu.yaml",
+             "--trainer.max_epochs", "1", "--trainer.limit_train_batches", str(batches),
+             "--trainer.default_root_dir", str(tmp_path)],
+            cwd=Path(__file__).parents[1], capture_output=True, text=True, timeout=600,
+            env=environment,
+        )  # fmt: skip
+
+    return run

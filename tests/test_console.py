@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -19,15 +16,8 @@ NOISE = (
 )  # fmt: skip
 
 
-def test_a_fit_into_a_file_prints_progress_and_no_named_noise(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
-    env.update(WANDB_MODE="offline", OMP_NUM_THREADS="1")
-    run = subprocess.run(
-        [sys.executable, "train.py", "fit", "--config", "configs/tiny_cpu.yaml",
-         "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "4",
-         "--trainer.default_root_dir", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, env=env,
-    )  # fmt: skip
+def test_a_fit_into_a_file_prints_progress_and_no_named_noise(tmp_path, tiny_fit):
+    run = tiny_fit(batches=4, WANDB_MODE="offline")
     assert run.returncode == 0, run.stderr
     output = run.stdout + run.stderr
     assert [noise for noise in NOISE if noise in output] == []

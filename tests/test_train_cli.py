@@ -230,15 +230,8 @@ def test_a_gpu_config_on_a_machine_without_one_fails_in_one_line(tmp_path):
     assert "gpu" in done.stderr.lower()
 
 
-def test_a_key_without_network_trains_offline_with_one_warning(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
-    env.update(WANDB_API_KEY="k" * 40, WANDB_BASE_URL="http://127.0.0.1:9", OMP_NUM_THREADS="1")
-    done = subprocess.run(
-        [sys.executable, "train.py", "fit", "--config", "configs/tiny_cpu.yaml",
-         "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2",
-         "--trainer.default_root_dir", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, env=env,
-    )  # fmt: skip
+def test_a_key_without_network_trains_offline_with_one_warning(tmp_path, tiny_fit):
+    done = tiny_fit(WANDB_API_KEY="k" * 40, WANDB_BASE_URL="http://127.0.0.1:9")
     assert done.returncode == 0, done.stderr
     assert "cannot reach 127.0.0.1:9" in done.stderr and "Traceback" not in done.stderr
     assert list((tmp_path / "wandb").glob("offline-run-*"))
