@@ -35,11 +35,12 @@ lint: $(STAMP)  ## ruff, formatting and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint  ## lint, then the test suite (doctests of src/ included; slow tests excluded)
-	$(BIN)/python -m pytest -q
+test: lint  ## lint, then the test suite (doctests of src/ included; slow tests excluded), one
+            ## worker per core (pytest-xdist), one torch thread each: two threads per worker stall
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q -n auto
 
 test-all: lint  ## every test, slow ones included
-	$(BIN)/python -m pytest -q -m "slow or not slow"
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q -n auto -m "slow or not slow"
 
 bench: $(STAMP)  ## benchmarks; copy their figures into benchmarks/BENCHMARKS.md
 	$(BIN)/python benchmarks/scene_throughput.py
