@@ -33,7 +33,7 @@ from ganlens.dissect.record import fold_ace, read_dissection
 from ganlens.functional.causal_effect import cell_windows
 from ganlens.hooks import Intervention, intervene, module_device, trace
 
-__all__ = ["ContextTable", "context_labels", "insertion_in_context", "rank_units"]
+__all__ = ["ContextTable", "context_labels", "insertion_in_context", "iou_ranking", "rank_units"]
 
 
 def context_labels(labels: Tensor, layer_names: Sequence[str], prefer: Sequence[str]) -> Tensor:
@@ -258,5 +258,15 @@ def rank_units(
     table = result[layer].iou_table  # [U, C]
     if concept not in names or float(table[:, names.index(concept)].max()) <= 0:
         raise ValueError(f"dissection {dissection!r} has no IoU ranking for {concept!r}")
-    iou = table[:, names.index(concept)].tolist()
-    return sorted(range(len(iou)), key=lambda u: (-iou[u], u)), "iou"
+    return iou_ranking(table[:, names.index(concept)]), "iou"
+
+
+def iou_ranking(iou: Tensor) -> list[int]:
+    """Units ordered by a concept's IoU ``[U]``, highest first (ties: lower unit first).
+
+    Example:
+        >>> iou_ranking(torch.tensor([0.1, 0.3, 0.1]))
+        [1, 0, 2]
+    """
+    values = iou.tolist()
+    return sorted(range(len(values)), key=lambda u: (-values[u], u))

@@ -116,7 +116,7 @@ def run_context(settings: ContextSettings) -> int:
     import torch
 
     from ganlens.ace.insertion import insertion_statistics
-    from ganlens.applications.context import insertion_in_context, rank_units
+    from ganlens.applications.context import insertion_in_context, iou_ranking, rank_units
     from ganlens.applications.loading import generator_latent_size
     from ganlens.applications.pictures import context_chart, context_grid
     from ganlens.applications.plot import save_png
@@ -144,8 +144,7 @@ def run_context(settings: ContextSettings) -> int:
             batch_size=s.batch_size, progress=not s.quiet,
         )  # fmt: skip
         column = result[s.layer].iou_table[:, result.concept_names.index(s.concept)]  # [U]
-        order = sorted(range(column.numel()), key=lambda u: (-float(column[u]), u))
-        ranked = (order, "quick-iou")
+        ranked = (iou_ranking(column), "quick-iou")
     units = ranked[0][: s.top_n]
     statistics = insertion_statistics(
         generator,
