@@ -3,7 +3,8 @@
 ``python benchmarks/applications.py [--which artifacts context compare] [--out DIR] [--docs]``
 runs each command with the settings recorded in ``benchmarks/BENCHMARKS.md`` ("Applications"),
 prints the measured curve and tables and the wall time of each, and with ``--docs`` copies the
-pictures to ``docs/app_*.png``. CPU only; sample counts are sized for a shared 2-core machine.
+pictures to ``docs/app_*`` (PNG samples, SVG charts). CPU only; sample counts are sized for a
+shared 2-core machine.
 """
 
 from __future__ import annotations
@@ -96,16 +97,19 @@ def main(argv: list[str] | None = None) -> int:
         if which == "artifacts":
             artifacts(out)
             for name in ("units", "repair", "samples"):
-                pictures[f"app_artifacts_{name}.png"] = out / "artifacts" / f"artifacts_{name}.png"
+                suffix = "svg" if name == "repair" else "png"
+                pictures[f"app_artifacts_{name}.{suffix}"] = (
+                    out / "artifacts" / f"artifacts_{name}.{suffix}"
+                )
         elif which == "context":
             for concept in args.concepts:
                 context(out, concept)
                 folder = out / f"context_{concept}"
                 pictures[f"app_context_{concept}_grid.png"] = folder / "context_grid.png"
-                pictures[f"app_context_{concept}_rates.png"] = folder / "context_rates.png"
+                pictures[f"app_context_{concept}_rates.svg"] = folder / "context_rates.svg"
         elif which == "compare":
             compare(out)
-            pictures["app_compare_units.png"] = out / "compare" / "compare_units.png"
+            pictures["app_compare_units.svg"] = out / "compare" / "compare_units.svg"
             pictures["app_compare_lineage_layer4.png"] = (
                 out / "compare" / "compare_lineage_layer4.png"
             )

@@ -37,6 +37,17 @@ def test_line_chart_axis_covers_negative_values_with_round_ticks():
         line_chart([1, 2, 3], [("a", [0.0, 1.0], "#000", False)])
 
 
+def test_grouped_bars_hang_negative_values_below_the_zero_line():
+    svg = ET.fromstring(grouped_bar_chart(["wall", "sky"], [("added", [0.3, -0.2], "#000")]))
+    bars = [r for r in svg.iter("rect") if r.find("title") is not None]
+    up, down = ({k: float(r.get(k)) for k in ("y", "height")} for r in bars)
+    zero = next(float(t.get("y")) - 4 for t in svg.iter("text") if t.text == "0")  # label at +4
+    assert up["height"] > 0 and down["height"] > 0
+    assert up["y"] + up["height"] == pytest.approx(zero)  # rises from the zero line
+    assert down["y"] == pytest.approx(zero)  # hangs from it
+    assert up["height"] / down["height"] == pytest.approx(1.5)
+
+
 def test_ace_curves_cover_zero_to_one_and_name_the_rankings():
     ablation, insertion = {"ace": [0.01, 0.02], "iou": [0.0, 0.01]}, {"ace": [0.0, 0.01]}
     charts = ace_curve_charts([1, 2], ablation, insertion, "door")

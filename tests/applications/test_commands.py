@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -70,6 +71,11 @@ def test_context_command_on_the_planted_toy(tmp_path):
     assert rows["sky"]["success_rate"] < 0.05
     assert document["cells_tried"] == 4 * 16
     assert sorted(document["images"]) == ["grid", "rates"]
+    chart = ET.parse(tmp_path / document["images"]["rates"]).getroot()  # an SVG document
+    assert chart.tag == "{http://www.w3.org/2000/svg}svg"
+    assert {"wall", "sky", "success rate"} <= {
+        t.text for t in chart.iter() if t.tag.endswith("text")
+    }
 
 
 def test_context_ranking_from_a_dissection_folder(tmp_path):

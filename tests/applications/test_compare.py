@@ -93,10 +93,10 @@ def test_compare_command_on_planted_checkpoints(tmp_path, caplog):
         (1, "grass", "water")
     ]
     assert document["images"] == {
-        "units": "compare_units.png",
+        "units": "compare_units.svg",
         "lineage": {"layer1": "compare_lineage_layer1.png"},
     }
-    for name in ("compare_units.png", "compare_lineage_layer1.png", "a_dissection.json"):
+    for name in ("compare_units.svg", "compare_lineage_layer1.png", "a_dissection.json"):
         assert (tmp_path / name).is_file()
     assert "grass -1, water +1" in caplog.text
     # the saved dissections are valid sides of a later comparison

@@ -126,7 +126,7 @@ def test_application_results_inside_the_folder_appear_on_the_page(tmp_path):
     (tmp_path / "context_door").mkdir()
     row = {"context": "wall", "cells": 8, "successes": 2, "success_rate": 0.25, "mean_added": 0.1}
     record = {"concept": "door", "layer": "layer4", "table": [row],
-              "images": {"grid": "context_grid.png", "rates": "context_rates.png"}}  # fmt: skip
+              "images": {"grid": "context_grid.png", "rates": "context_rates.svg"}}  # fmt: skip
     (tmp_path / "context_door" / "context.json").write_text(json.dumps(record))
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "artifacts.json").write_text("{not json")

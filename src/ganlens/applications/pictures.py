@@ -1,34 +1,118 @@
 """The pictures each application writes: artifact units, repair curve, context grid, comparison.
 
-Every function returns a :class:`PIL.Image.Image` (write it with
-:func:`ganlens.applications.plot.save_png`).
+Rows of samples and label maps are raster pictures (:class:`PIL.Image.Image`, written with
+:func:`save_png`); the charts (repair curve, context rates, units per category) are SVG documents
+drawn by :mod:`ganlens.charts`, the package's one chart renderer (written with
+:func:`ganlens.io.atomic_write_text`).
 """
 
 from __future__ import annotations
 
+import io
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
 from ganlens.applications.compare import lineage_of
 from ganlens.applications.context import ContextTable
-from ganlens.applications.plot import bar_chart, image_rows, line_chart, to_pil
 from ganlens.applications.repair import RepairCurve
+from ganlens.charts import CATEGORY_COLORS, grouped_bar_chart, line_chart, standalone
 from ganlens.dissect.result import UnitRecord
-from ganlens.images import concept_colors
+from ganlens.images import concept_colors, to_uint8
+from ganlens.io import atomic_write_bytes
 
 __all__ = [
     "compare_chart",
     "context_chart",
     "context_grid",
+    "image_rows",
     "lineage_picture",
     "repair_chart",
     "sample_rows",
+    "save_png",
+    "to_pil",
 ]
+
+
+def to_pil(image: Tensor, scale: int = 1) -> Image.Image:
+    """A ``[3, H, W]`` image in [-1, 1] (float) or uint8 as RGB, enlarged ``scale`` times.
+
+    Args:
+        image: ``[3, H, W]`` image.
+        scale: Nearest-neighbour enlargement.
+
+    Returns:
+        The RGB picture.
+
+    Example:
+        >>> import torch
+        >>> to_pil(torch.zeros(3, 4, 4), scale=2).size
+        (8, 8)
+    """
+    image = to_uint8(image)
+    if scale > 1:
+        image = F.interpolate(image[None].float(), scale_factor=scale, mode="nearest")[0].byte()
+    return Image.fromarray(image.permute(1, 2, 0).cpu().numpy(), "RGB")
+
+
+def image_rows(
+    rows: Sequence[tuple[str, Sequence[Image.Image]]], label_width: int = 150
+) -> Image.Image:
+    """Rows of equally sized pictures, each row led by a text label.
+
+    Args:
+        rows: ``(label, pictures)`` pairs.
+        label_width: Pixels reserved for the labels.
+
+    Returns:
+        The picture.
+
+    Example:
+        >>> tile = Image.new("RGB", (8, 8))
+        >>> image_rows([("unit 3", [tile, tile]), ("unit 1", [tile])]).size
+        (170, 24)
+    """
+    font = ImageFont.load_default(size=12)
+    tile_w = max((t.size[0] for _, tiles in rows for t in tiles), default=1)
+    tile_h = max((t.size[1] for _, tiles in rows for t in tiles), default=1)
+    columns = max((len(tiles) for _, tiles in rows), default=1)
+    picture = Image.new(
+        "RGB", (label_width + columns * (tile_w + 2), len(rows) * (tile_h + 4)), "white"
+    )
+    draw = ImageDraw.Draw(picture)
+    for r, (label, tiles) in enumerate(rows):
+        y = r * (tile_h + 4) + 2
+        draw.text((4, y + tile_h / 2), label, fill="black", font=font, anchor="lm")
+        for c, tile in enumerate(tiles):
+            picture.paste(tile, (label_width + c * (tile_w + 2), y))
+    return picture
+
+
+def save_png(picture: Image.Image, path: str | os.PathLike[str]) -> Path:
+    """Write ``picture`` as a PNG atomically.
+
+    Args:
+        picture: The picture.
+        path: The destination.
+
+    Returns:
+        The written path.
+
+    Example:
+        >>> import tempfile
+        >>> save_png(Image.new("RGB", (2, 2)), Path(tempfile.mkdtemp()) / "x.png").suffix
+        '.png'
+    """
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return atomic_write_bytes(Path(path), buffer.getvalue())
 
 
 def sample_rows(rows: Sequence[tuple[str, Tensor]], scale: int = 2) -> Image.Image:
@@ -48,28 +132,35 @@ def sample_rows(rows: Sequence[tuple[str, Tensor]], scale: int = 2) -> Image.Ima
     return image_rows([(label, [to_pil(i, scale) for i in images]) for label, images in rows])
 
 
-def repair_chart(curve: RepairCurve) -> Image.Image:
-    """One panel per measure: top-n artifact units, the random control and the floor.
+def repair_chart(curve: RepairCurve) -> str:
+    """One line chart per measure: top-n artifact units, the random control and the floor.
+
+    GAN Dissection (Bau et al., ICLR 2019, section 4.2, Fig. 10) repairs a generator by ablating
+    its artifact units; the chart shows the measure as n grows, beside ablating n random units
+    and the real-vs-real floor (dashed).
 
     Args:
         curve: The :class:`RepairCurve`.
 
     Returns:
-        The picture.
+        An SVG document.
 
     Example:
-        >>> repair_chart(RepairCurve("l", [0, 1], [2], {"swd": [3.0, 2.0]}, {"swd": 1.0})).size
-        (380, 292)
+        >>> svg = repair_chart(RepairCurve("l", [0, 1], [2], {"fsd": [3.0, 2.0]}, {"fsd": 1.0}))
+        >>> svg.count("<polyline"), "real vs real" in svg
+        (2, True)
     """
-    panels = []
+    charts = []
     for name, values in curve.values.items():
-        lines = {"top-n artifact units": values}
+        lines = [("top-n artifact units", values, "#d62728", False)]
         if name in curve.control:
-            lines["n random units"] = curve.control[name]
-        floor = {"real vs real": curve.floor[name]} if name in curve.floor else {}
-        title = f"{name.upper()} of {curve.num_samples} samples, {curve.layer} units ablated"
-        panels.append((title, curve.n, lines, floor))
-    return line_chart(panels, "units ablated (n)")
+            lines.append(("n random units", curve.control[name], "#1f77b4", False))
+        if name in curve.floor:
+            lines.append(("real vs real", [curve.floor[name]] * len(curve.n), "#777777", True))
+        charts.append(line_chart(curve.n, lines, title=name.upper(), x_label="units ablated (n)",
+                                 y_label=name.upper(), width=340))  # fmt: skip
+    title = f"repair: {curve.num_samples} samples, {curve.layer} units ablated"
+    return standalone(charts, title=title)
 
 
 def context_grid(table: ContextTable, min_added: float, scale: int = 4) -> Image.Image:
@@ -135,8 +226,11 @@ def _with_legend(picture: Image.Image, entries: list[tuple[str, tuple[int, ...]]
     return result
 
 
-def context_chart(rows: Sequence[Mapping[str, Any]], concept: str, least: int = 1) -> Image.Image:
-    """Bars of success rate and mean pixels added per context (contexts with >= least cells).
+def context_chart(rows: Sequence[Mapping[str, Any]], concept: str, least: int = 1) -> str:
+    """Bars of success rate and mean fraction added per context (contexts with >= least cells).
+
+    GAN Dissection (section 4.4, Fig. 12): inserting a concept's units succeeds in some contexts
+    (doors on walls) and not in others (doors in the sky).
 
     Args:
         rows: :meth:`ContextTable.rows`.
@@ -144,44 +238,60 @@ def context_chart(rows: Sequence[Mapping[str, Any]], concept: str, least: int = 
         least: Fewest cells a context needs to be shown.
 
     Returns:
-        The picture.
+        An SVG document.
 
     Example:
-        >>> context_chart([{"context": "wall", "cells": 4, "success_rate": 0.5,
-        ...                 "mean_added": 0.2}], "door").size[1]
-        260
+        >>> svg = context_chart([{"context": "wall", "cells": 4, "success_rate": 0.5,
+        ...                       "mean_added": -0.2}], "door")
+        >>> svg.count("<rect") > 2, ">wall</text>" in svg, ">-0.2</text>" in svg
+        (True, True, True)
     """
-    groups = {
-        str(r["context"]): {"success rate": r["success_rate"], "mean added": r["mean_added"]}
-        for r in rows
-        if r["cells"] >= least
-    }
-    return bar_chart(f"insert {concept}: success rate and mean fraction added, by context", groups)
+    shown = [r for r in rows if r["cells"] >= least]
+    series = [("success rate", [float(r["success_rate"]) for r in shown], "#2ca02c"),
+              ("mean added", [float(r["mean_added"]) for r in shown], "#9467bd")]  # fmt: skip
+    chart = grouped_bar_chart([str(r["context"]) for r in shown], series, title=concept)
+    return standalone([chart], title=f"insert {concept}: success rate and mean fraction added")
 
 
-def compare_chart(report: Mapping[str, Any], names: tuple[str, str] = ("A", "B")) -> Image.Image:
-    """Interpretable units per layer and category, A beside B.
+def _lighter(color: str) -> str:
+    """``#rrggbb`` mixed half-way with white.
+
+    Example:
+        >>> _lighter("#000000")
+        '#7f7f7f'
+    """
+    channels = [int(color[k : k + 2], 16) for k in (1, 3, 5)]
+    return "#" + "".join(f"{(c + 255) // 2:02x}" for c in channels)
+
+
+def compare_chart(report: Mapping[str, Any], names: tuple[str, str] = ("A", "B")) -> str:
+    """Interpretable units per layer and category, A beside B (B in lighter colours).
+
+    GAN Dissection (section 4.1, Fig. 6-7) compares the interpretable units of two generators.
 
     Args:
         report: :func:`compare_dissections` output.
         names: Labels of the two sides.
 
     Returns:
-        The picture.
+        An SVG document.
 
     Example:
         >>> side = {"interpretable": 2, "categories": {"object": 2}}
-        >>> compare_chart({"layers": [{"layer": "l", "a": side, "b": side}]}).size[1]
-        260
+        >>> svg = compare_chart({"layers": [{"layer": "l", "a": side, "b": side}]})
+        >>> ">A object</text>" in svg and ">B object</text>" in svg
+        True
     """
-    groups: dict[str, dict[str, float]] = {}
-    for entry in report["layers"]:
-        values: dict[str, float] = {}
-        for side, name in zip(("a", "b"), names, strict=True):
-            for category, count in entry[side]["categories"].items():
-                values[f"{name} {category}"] = float(count)
-        groups[str(entry["layer"])] = dict(sorted(values.items(), key=lambda kv: kv[0][2:]))
-    return bar_chart("interpretable units per layer and category", groups)
+    layers = report["layers"]
+    categories = sorted({c for e in layers for side in "ab" for c in e[side]["categories"]})
+    series = []
+    for category in categories:
+        color = CATEGORY_COLORS.get(category, CATEGORY_COLORS["none"])
+        for side, name, shade in (("a", names[0], color), ("b", names[1], _lighter(color))):
+            counts = [float(e[side]["categories"].get(category, 0)) for e in layers]
+            series.append((f"{name} {category}", counts, shade))
+    chart = grouped_bar_chart([str(e["layer"]) for e in layers], series, title="units")
+    return standalone([chart], title="interpretable units per layer and category")
 
 
 def lineage_picture(layer: str, a: list[UnitRecord], b: list[UnitRecord]) -> Image.Image:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from ganlens.charts.elements import add, axis_ticks, draw_grid, fmt, svg_root
+from ganlens.charts.elements import add, axis_ticks, draw_grid, fmt, svg_root, value_axis
 
 __all__ = ["bar_chart", "grouped_bar_chart"]
 
@@ -67,6 +67,8 @@ def grouped_bar_chart(
 ) -> str:
     """Bars grouped along the x axis, one bar per series in each group, with a legend.
 
+    Negative values hang below the zero line; the y axis covers 0 and every value.
+
     Args:
         groups: Group labels (e.g. layer names).
         series: ``(name, one value per group, colour)`` per series (e.g. per category).
@@ -81,27 +83,34 @@ def grouped_bar_chart(
         ...                                                ("part", [0, 2], "#f80")])
         >>> svg.count("<rect"), ">layer4</text>" in svg
         (6, True)
+        >>> ">-0.4</text>" in grouped_bar_chart(["wall"], [("added", [-0.4], "#00f")])
+        True
     """
-    top = max((v for _, values, _ in series for v in values), default=0.0)
-    ticks = axis_ticks(top, integer=all(float(v).is_integer() for _, vs, _ in series for v in vs))
-    scale = height / ticks[-1]
+    integer = all(float(v).is_integer() for _, values, _ in series for v in values)
+    low, span, ticks = value_axis([v for _, values, _ in series for v in values], integer=integer)
+    scale = height / span
     bar, gap, left = 18, 16, 36
     group_width = bar * max(len(series), 1) + gap
     width = max(left + group_width * max(len(groups), 1) + 8, left + 90 * len(series))
-    base = height + 24
-    svg = svg_root("grouped-bar-chart", width, base + 28)
+    base = height + 24  # y pixel of the lowest tick
+    zero = base + low * scale
+    below = 12 if low < 0 else 0  # room for the value labels under negative bars
+    svg = svg_root("grouped-bar-chart", width, base + 28 + below)
     add(svg, "title", title)
-    draw_grid(svg, ticks, base, scale, (left, width))
+    draw_grid(svg, [t - low for t in ticks], base, scale, (left, width), low)
     for g, group in enumerate(groups):
         x0 = left + g * group_width + gap / 2
         for s, (name, values, color) in enumerate(series):
-            h, x = values[g] * scale, x0 + s * bar
-            rect = add(svg, "rect", x=x, y=base - h, width=bar - 2, height=h, fill=color)
+            h, x = abs(values[g]) * scale, x0 + s * bar
+            y = zero - h if values[g] >= 0 else zero
+            rect = add(svg, "rect", x=x, y=y, width=bar - 2, height=h, fill=color)
             add(rect, "title", f"{group} {name}: {fmt(values[g])}")
-            add(svg, "text", fmt(values[g]), x=x + (bar - 2) / 2, y=base - h - 3,
+            label_y = y - 3 if values[g] >= 0 else y + h + 10
+            add(svg, "text", fmt(values[g]), x=x + (bar - 2) / 2, y=label_y,
                 text_anchor="middle", font_size=9, fill="#333")  # fmt: skip
         middle = x0 + bar * len(series) / 2
-        add(svg, "text", group, x=middle, y=base + 15, text_anchor="middle", fill="#222")
+        add(svg, "text", group, x=middle, y=base + 15 + below, text_anchor="middle",
+            fill="#222")  # fmt: skip
     for s, (name, _, color) in enumerate(series):
         add(svg, "rect", x=left + s * 90, y=4, width=10, height=10, fill=color)
         add(svg, "text", name, x=left + s * 90 + 14, y=13, fill="#222")

@@ -9,7 +9,16 @@ import math
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-__all__ = ["CATEGORY_COLORS", "add", "axis_ticks", "draw_grid", "fmt", "number", "svg_root"]
+__all__ = [
+    "CATEGORY_COLORS",
+    "add",
+    "axis_ticks",
+    "draw_grid",
+    "fmt",
+    "number",
+    "svg_root",
+    "value_axis",
+]
 
 CATEGORY_COLORS = {"object": "#3b75af", "part": "#ef8636", "material": "#519e3e", "none": "#9b9b9b"}
 """Fill colour of each concept category (and of units with no concept)."""
@@ -93,6 +102,28 @@ def axis_ticks(top: float, count: int = 4, integer: bool = False) -> list[float]
         ticks.append(round(value, 10))
         value += step
     return ticks
+
+
+def value_axis(values: Sequence[float], integer: bool = False) -> tuple[float, float, list[float]]:
+    """The lowest tick, the span to the highest and round ticks covering 0 and ``values``.
+
+    Args:
+        values: The data (negative values extend the axis below 0).
+        integer: Whether ticks must be whole numbers (counts).
+
+    Example:
+        >>> value_axis([-0.301, 0.923])
+        (-0.5, 1.5, [-0.5, 0.0, 0.5, 1.0])
+        >>> value_axis([0.1, 0.37]), value_axis([])
+        ((0.0, 0.4, [0.0, 0.1, 0.2, 0.3, 0.4]), (0.0, 1.0, [0.0, 1.0]))
+        >>> value_axis([3, 5], integer=True)
+        (0.0, 6.0, [0.0, 2.0, 4.0, 6.0])
+    """
+    low, high = min([0.0, *values]), max([0.0, *values])
+    step = axis_ticks(high - low, integer=integer)[1]
+    first = math.floor(low / step + 1e-9) * step
+    count = max(1, math.ceil((high - first) / step - 1e-9))
+    return first, count * step, [round(first + k * step, 10) for k in range(count + 1)]
 
 
 def draw_grid(svg: ET.Element, ticks: Sequence[float], base: float, scale: float,

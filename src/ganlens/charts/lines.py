@@ -11,7 +11,7 @@ import math
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 
-from ganlens.charts.elements import add, axis_ticks, draw_grid, fmt, svg_root
+from ganlens.charts.elements import add, axis_ticks, draw_grid, fmt, svg_root, value_axis
 
 __all__ = ["ace_curve_charts", "line_chart", "standalone"]
 
@@ -27,22 +27,6 @@ def _x_ticks(x: Sequence[float]) -> list[float]:
     inner = [k * step for k in range(math.ceil(low / step), math.floor(high / step) + 1)]
     inner = [v for v in inner if low + 0.6 * step <= v <= high - 0.6 * step]
     return sorted({float(low), float(high), *inner})
-
-
-def _y_axis(values: Sequence[float]) -> tuple[float, float, list[float]]:
-    """The lowest tick, the span to the highest and round ticks covering 0 and ``values``.
-
-    Example:
-        >>> _y_axis([-0.301, 0.923])
-        (-0.5, 1.5, [-0.5, 0.0, 0.5, 1.0])
-        >>> _y_axis([0.1, 0.37]), _y_axis([])
-        ((0.0, 0.4, [0.0, 0.1, 0.2, 0.3, 0.4]), (0.0, 1.0, [0.0, 1.0]))
-    """
-    low, high = min([0.0, *values]), max([0.0, *values])
-    step = axis_ticks(high - low)[1]
-    first = math.floor(low / step + 1e-9) * step
-    count = max(1, math.ceil((high - first) / step - 1e-9))
-    return first, count * step, [round(first + k * step, 10) for k in range(count + 1)]
 
 
 def line_chart(
@@ -85,7 +69,7 @@ def line_chart(
         if len(values) != len(x):
             raise ValueError(f"series {name!r} has {len(values)} values; expected {len(x)}")
     all_y = [float(v) for _, values, _, _ in series for v in values]
-    low, span, ticks = _y_axis([*all_y, *y_include])
+    low, span, ticks = value_axis([*all_y, *y_include])
     x_low, x_high = (min(x), max(x)) if len(x) else (0.0, 1.0)
     x_span = (x_high - x_low) or 1.0
     left, top, right, bottom = 50, 36, 10, 34

@@ -9,7 +9,7 @@ Writes into ``out`` (GAN Dissection, section 4.3):
   (:meth:`RepairCurve.to_dict`: ``n``, ``units``, ``values``/``control`` {measure: [value per
   n]}, ``floor`` {measure: value}); ``summary`` (``worst_units``, ``change`` and
   ``control_change`` {measure: value at n_max minus value at 0}); ``images``; ``seconds``;
-* ``artifacts_units.png`` (worst units' top samples, and random samples), ``artifacts_repair.png``
+* ``artifacts_units.png`` (worst units' top samples, and random samples), ``artifacts_repair.svg``
   (the curves) and ``artifacts_samples.png`` (the same latents before and after the repair).
 """
 
@@ -151,8 +151,7 @@ def run_artifacts(settings: ArtifactsSettings) -> int:
 
     from ganlens.applications.artifacts import artifact_scores
     from ganlens.applications.loading import generator_latent_size, real_scene_images
-    from ganlens.applications.pictures import repair_chart, sample_rows
-    from ganlens.applications.plot import save_png
+    from ganlens.applications.pictures import repair_chart, sample_rows, save_png
     from ganlens.applications.quality import quality_measure
     from ganlens.applications.repair import repair_curve
     from ganlens.hooks import get_layer
@@ -223,7 +222,7 @@ def run_artifacts(settings: ArtifactsSettings) -> int:
         (f"random {scores.random_score:.3g}", _images(generator, latents[chosen], s.layer, []))
     )
     save_png(sample_rows(rows), out / "artifacts_units.png")
-    save_png(repair_chart(curve), out / "artifacts_repair.png")
+    atomic_write_text(out / "artifacts_repair.svg", repair_chart(curve))
     before = _images(generator, latents[:12], s.layer, [])
     after = _images(generator, latents[:12], s.layer, curve.units)
     save_png(
@@ -246,7 +245,7 @@ def run_artifacts(settings: ArtifactsSettings) -> int:
         },
         "images": {
             "units": "artifacts_units.png",
-            "repair": "artifacts_repair.png",
+            "repair": "artifacts_repair.svg",
             "samples": "artifacts_samples.png",
         },
         "seconds": seconds,

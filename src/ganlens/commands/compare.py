@@ -10,7 +10,7 @@ section 4.1, Fig. 6-7):
   (``units``, ``interpretable``, ``categories``, ``concepts``), ``concept_changes`` and
   ``lineage`` (see :func:`~ganlens.applications.compare.compare_dissections`); ``only_a``,
   ``only_b``; ``images``; ``seconds``;
-* ``compare_units.png`` (interpretable units per layer and category, A beside B) and
+* ``compare_units.svg`` (interpretable units per layer and category, A beside B) and
   ``compare_lineage_<layer>.png`` (each unit's concept in A and in B) for layers with a lineage.
 """
 
@@ -118,8 +118,7 @@ def run_compare(settings: CompareSettings) -> int:
         ValueError: ... 'layer99' ...
     """
     from ganlens.applications.compare import compare_dissections, is_dissection, layer_units
-    from ganlens.applications.pictures import compare_chart, lineage_picture
-    from ganlens.applications.plot import save_png
+    from ganlens.applications.pictures import compare_chart, lineage_picture, save_png
     from ganlens.io import atomic_write_text
     from ganlens.sources import load_segmenter
 
@@ -138,8 +137,8 @@ def run_compare(settings: CompareSettings) -> int:
             f"B has {list(units_b)}"
         )
     report = compare_dissections(a, b, layers)
-    images: dict[str, Any] = {"units": "compare_units.png", "lineage": {}}
-    save_png(compare_chart(report), out / "compare_units.png")
+    images: dict[str, Any] = {"units": "compare_units.svg", "lineage": {}}
+    atomic_write_text(out / "compare_units.svg", compare_chart(report))
     for entry in report["layers"]:
         if entry["lineage"] is not None:
             name = f"compare_lineage_{entry['layer']}.png"
@@ -193,7 +192,7 @@ def run_compare(settings: CompareSettings) -> int:
                     rows,
                 )
             },
-            images={"compare/units": out / "compare_units.png"},
+            images={"compare/units": out / "compare_units.svg"},
             config=asdict(s),
         )
     return 0

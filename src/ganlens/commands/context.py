@@ -9,7 +9,7 @@ Writes into ``out`` (GAN Dissection, section 4.4, Fig. 11-12):
   ``successes``, ``success_rate``, ``mean_added`` (net fraction of the window's pixels that became
   the concept); ``cells_tried``; ``images``; ``seconds``;
 * ``context_grid.png`` (per image: sample, success map green / failure red, context labels) and
-  ``context_rates.png`` (success rate and mean added per context).
+  ``context_rates.svg`` (success rate and mean added per context).
 """
 
 from __future__ import annotations
@@ -118,8 +118,7 @@ def run_context(settings: ContextSettings) -> int:
     from ganlens.ace.insertion import insertion_statistics
     from ganlens.applications.context import insertion_in_context, iou_ranking, rank_units
     from ganlens.applications.loading import generator_latent_size
-    from ganlens.applications.pictures import context_chart, context_grid
-    from ganlens.applications.plot import save_png
+    from ganlens.applications.pictures import context_chart, context_grid, save_png
     from ganlens.dissect.quick import quick_dissection
     from ganlens.hooks import get_layer
     from ganlens.io import atomic_write_text
@@ -177,10 +176,9 @@ def run_context(settings: ContextSettings) -> int:
     rows = table.rows()
     if s.show_images:
         save_png(context_grid(table, s.min_added), out / "context_grid.png")
-    save_png(
-        context_chart(rows, s.concept, least=max(1, s.samples // 4)), out / "context_rates.png"
-    )
-    images = {"rates": "context_rates.png"}
+    chart = context_chart(rows, s.concept, least=max(1, s.samples // 4))
+    atomic_write_text(out / "context_rates.svg", chart)
+    images = {"rates": "context_rates.svg"}
     if s.show_images:
         images["grid"] = "context_grid.png"
     document: dict[str, Any] = {

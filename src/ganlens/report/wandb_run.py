@@ -199,7 +199,7 @@ def log_results(
         directory: Folder the run's files go under.
         scalars: Key to number (also in the run's summary).
         tables: Key to ``(columns, rows)``.
-        images: Key to a picture file.
+        images: Key to a picture file (PNG, or an SVG chart, logged as ``wandb.Html``).
         config: The settings, stored as the run's config.
 
     Returns:
@@ -220,8 +220,9 @@ def log_results(
         payload: dict[str, Any] = dict(scalars)
         for key, (columns, rows) in tables.items():
             payload[key] = wandb.Table(columns=list(columns), data=[list(r) for r in rows])
-        for key, path in images.items():
-            payload[key] = wandb.Image(str(path))
+        for key, path in images.items():  # SVG charts as HTML panels, rasters as images
+            svg = Path(path).suffix == ".svg"
+            payload[key] = wandb.Html(Path(path).read_text()) if svg else wandb.Image(str(path))
         run.log(payload)
         return run_folder(run, directory)
     finally:
