@@ -61,8 +61,7 @@ def context(out: Path, concept: str) -> dict[str, object]:
 
 def compare(out: Path) -> dict[str, object]:
     """The shipped model against itself on two latent sets: the noise floor of a comparison."""
-    settings = CompareSettings(a="scene", b="scene", seed_b=1, out=str(out / "compare"))
-    settings.quiet = True
+    settings = CompareSettings(a="scene", b="scene", seed_b=1, out=str(out / "compare"), quiet=True)
     run_compare(settings)
     document = json.loads((out / "compare" / "compare.json").read_text())
     print("settings:", json.dumps(asdict(settings)))

@@ -58,6 +58,7 @@ def test_units_writes_valid_json_images_and_report(finished):
     validate_dissect_json(document)
     assert [layer["layer"] for layer in document["layers"]] == ["layer4", "layer6"]
     assert document["settings"]["num_probe"] == 24 and document["settings"]["seed"] == 0
+    assert document["settings"]["command"]["samples"] == 24  # the command's own names
     for layer in document["layers"]:
         assert (
             layer["num_units"] == len(layer["units"]) == (128 if layer["layer"] == "layer4" else 64)
@@ -239,3 +240,11 @@ def test_an_output_folder_that_is_a_file_or_read_only_is_one_line(tmp_path, caps
         f"ganlens units: error: --out {locked / 'out'}: {locked} is not writable"
     )
     assert not (locked / "out").exists()
+
+
+def test_a_record_without_command_settings_needs_overwrite_to_merge(copy_of_finished, capsys):
+    document = json.loads((copy_of_finished / "dissect.json").read_text())
+    del document["settings"]["command"]  # as ganlens wrote it before recording them
+    (copy_of_finished / "dissect.json").write_text(json.dumps(document))
+    assert run(copy_of_finished, "--layers", "layer2") == 2
+    assert "did not record its command settings" in capsys.readouterr().err

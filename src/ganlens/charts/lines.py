@@ -29,6 +29,23 @@ def _x_ticks(x: Sequence[float]) -> list[float]:
     return sorted({float(low), float(high), *inner})
 
 
+def _legend_positions(names: Sequence[str], start: float, end: float) -> list[tuple[float, int]]:
+    """Per legend entry, its x pixel and row: entries flow left to right and wrap before ``end``.
+
+    Example:
+        >>> _legend_positions(["a", "bb", "a long name"], 50, 160)
+        [(50.0, 0), (96.5, 0), (50.0, 1)]
+    """
+    positions, x, row = [], float(start), 0
+    for name in names:
+        needed = 22 + 6.5 * len(name)  # the key, then the text (about 6.5 px per character)
+        if x > start and x + needed > end:
+            x, row = float(start), row + 1
+        positions.append((x, row))
+        x += needed + 18
+    return positions
+
+
 def line_chart(
     x: Sequence[float],
     series: Sequence[tuple[str, Sequence[float], str, bool]],
@@ -40,7 +57,7 @@ def line_chart(
     height: int = 160,
     y_include: Sequence[float] = (),
 ) -> str:
-    """Lines over a shared x axis with a legend row under the title, e.g. an ACE curve.
+    """Lines over a shared x axis with a legend under the title (wrapping), e.g. an ACE curve.
 
     Args:
         x: x values, increasing.
@@ -72,7 +89,9 @@ def line_chart(
     low, span, ticks = value_axis([*all_y, *y_include])
     x_low, x_high = (min(x), max(x)) if len(x) else (0.0, 1.0)
     x_span = (x_high - x_low) or 1.0
-    left, top, right, bottom = 50, 36, 10, 34
+    left, right, bottom = 50, 10, 34
+    keys = _legend_positions([name for name, _, _, _ in series], left, left + width + right)
+    top = 22 + 14 * (1 + max((row for _, row in keys), default=0))
     svg = svg_root("line-chart", left + width + right, top + height + bottom)
     base = top + height
 
@@ -90,8 +109,7 @@ def line_chart(
         fill="#333")  # fmt: skip
     turn = f"translate(11,{top + height / 2}) rotate(-90)"
     add(svg, "text", y_label, transform=turn, text_anchor="middle", fill="#333")
-    key_x = float(left)
-    for name, values, color, dashed in series:
+    for (name, values, color, dashed), (key_x, row) in zip(series, keys, strict=True):
         dash = {"stroke_dasharray": "5 3"} if dashed else {}
         points = [(px(float(a)), py(float(b))) for a, b in zip(x, values, strict=True)]
         line = add(svg, "polyline", points=" ".join(f"{a:.1f},{b:.1f}" for a, b in points),
@@ -99,10 +117,10 @@ def line_chart(
         add(line, "title", name)
         for a, b in points if len(points) <= 40 else []:
             add(svg, "circle", cx=a, cy=b, r=2.2, fill=color)
-        add(svg, "line", x1=key_x, x2=key_x + 18, y1=26.0, y2=26.0, stroke=color, stroke_width=2,
-            **dash)  # fmt: skip
-        add(svg, "text", name, x=key_x + 22, y=30.0, fill="#222")
-        key_x += 40 + 6.5 * len(name)
+        key_y = 26.0 + 14 * row
+        add(svg, "line", x1=key_x, x2=key_x + 18, y1=key_y, y2=key_y, stroke=color,
+            stroke_width=2, **dash)  # fmt: skip
+        add(svg, "text", name, x=key_x + 22, y=key_y + 4, fill="#222")
     return ET.tostring(svg, encoding="unicode")
 
 

@@ -9,7 +9,7 @@ Example: ``python dissect.py units --layers layer2 layer4 layer6 --samples 256 -
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from ganlens.options import (
@@ -77,22 +77,21 @@ class UnitsSettings(ComputeOptions):
         if not self.layers:
             raise ValueError("--layers must name at least one layer")
 
+    def result_settings(self) -> dict[str, Any]:
+        """The settings the dissected layers depend on, by their own names.
 
-def _recorded_settings(settings: UnitsSettings) -> dict[str, Any]:
-    """The settings a ``dissect.json`` records that decide whether its layers can be kept."""
-    recorded: dict[str, Any] = {
-        "threshold_mode": settings.threshold_mode, "iou_mode": settings.iou_mode,
-        "min_iou": settings.min_iou, "num_probe": settings.samples, "seed": settings.seed,
-        "segmenter": settings.segmenter, "top_k": settings.top_k,
-        "images_per_unit": settings.images_per_unit,
-    }  # fmt: skip
-    if settings.threshold_mode == "iqr":
-        recorded.update(min_iqr=settings.min_iqr, num_levels=settings.num_levels)
-    else:
-        recorded["quantile"] = settings.quantile
-    if settings.resolution is not None:
-        recorded["resolution"] = settings.resolution
-    return recorded
+        Left out: which layers, where the output goes, how fast and how loudly it runs, the
+        values the chosen threshold mode does not use, and the generator's name (its weights'
+        fingerprint is compared instead, so a moved file is the same generator).
+
+        Example:
+            >>> sorted(UnitsSettings(threshold_mode="quantile").result_settings())[:4]
+            ['images_per_unit', 'iou_mode', 'min_iou', 'quantile']
+        """
+        ignored = {"layers", "out", "force", "overwrite", "quiet", "device", "batch_size",
+                   "wandb", "wandb_project", "wandb_name", "latent_size", "generator"}  # fmt: skip
+        ignored |= {"quantile"} if self.threshold_mode == "iqr" else {"min_iqr", "num_levels"}
+        return {k: v for k, v in asdict(self).items() if k not in ignored}
 
 
 def kept_layers(settings: UnitsSettings, weights: str) -> dict[str, LayerDissection]:
@@ -125,11 +124,14 @@ def kept_layers(settings: UnitsSettings, weights: str) -> dict[str, LayerDissect
     others = {n: layer for n, layer in earlier.layers.items() if n not in settings.layers}
     if not others:
         return {}
-    recorded = {**vars(earlier.settings), **earlier.extra_settings}
-    wanted = _recorded_settings(settings)
-    changed = [
-        f"{k} {recorded.get(k)!r} -> {v!r}" for k, v in wanted.items() if recorded.get(k) != v
-    ]
+    recorded = earlier.extra_settings.get("command")
+    if isinstance(recorded, dict):
+        wanted = settings.result_settings()
+        changed = [
+            f"{k} {recorded.get(k)!r} -> {v!r}" for k, v in wanted.items() if recorded.get(k) != v
+        ]
+    else:
+        changed = ["written by a ganlens that did not record its command settings"]
     if earlier.model.get("fingerprint") != weights:
         changed.append("the generator's weights")
     if changed:
@@ -190,7 +192,8 @@ def run_units_command(settings: UnitsSettings) -> int:
     result = run_units(
         generator, settings.layers, segmenter, settings.out, probe=probe, held_out=held_out,
         options=options, model=model, segmenter_id=segmenter_id, force=settings.force,
-        extra_settings={"seed": settings.seed, "segmenter": settings.segmenter},
+        extra_settings={"seed": settings.seed, "segmenter": settings.segmenter,
+                        "command": settings.result_settings()},
         progress=not settings.quiet,
     )  # fmt: skip
     if earlier:
