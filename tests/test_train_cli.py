@@ -235,3 +235,19 @@ def test_a_key_without_network_trains_offline_with_one_warning(tmp_path, tiny_fi
     assert done.returncode == 0, done.stderr
     assert "cannot reach 127.0.0.1:9" in done.stderr and "Traceback" not in done.stderr
     assert list((tmp_path / "wandb").glob("offline-run-*"))
+
+
+def test_another_logger_never_asks_wandb_for_its_mode(tmp_path, monkeypatch):
+    def probe():
+        raise AssertionError("probed W&B")
+
+    monkeypatch.setattr(fit_module, "wandb_mode", probe)
+    monkeypatch.setattr("ganlens.report.wandb_run.wandb_mode", probe)
+    root = ["--trainer.default_root_dir", str(tmp_path)]
+    csv = ["--trainer.logger", "CSVLogger", "--trainer.logger.save_dir", str(tmp_path)]
+    args = ["--config", "configs/tiny_cpu.yaml", *root, *csv]
+    cli = main(args, run=False)
+    assert type(cli.trainer.logger).__name__ == "CSVLogger"
+    monkeypatch.setattr(fit_module, "wandb_mode", lambda: "disabled")
+    cli = main(args[:4], run=False)  # the default W&B logger gets the mode when it is chosen
+    assert cli.trainer.logger._wandb_init["mode"] == "disabled"

@@ -31,7 +31,7 @@ from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from pytorch_lightning.loggers import WandbLogger
 
 from ganlens.callbacks.history import RunHistory
-from ganlens.report.wandb_run import wandb_logger
+from ganlens.report.wandb_run import wandb_mode
 from ganlens.training import ProgressiveGAN
 
 __all__ = [
@@ -144,13 +144,18 @@ def _terminal() -> bool:
 def default_logger(project: str = "ganlens") -> dict[str, Any]:
     """The default logger as a LightningCLI ``class_path`` record: W&B in ganlens' one mode.
 
-    Its ``save_dir`` is left empty; :class:`GanLensCLI` fills in ``trainer.default_root_dir``.
+    Its ``save_dir`` and ``mode`` are left empty: :class:`GanLensCLI` fills in
+    ``trainer.default_root_dir`` and :func:`~ganlens.report.wandb_run.wandb_mode` once the W&B
+    logger is the one chosen, so choosing another logger never probes the W&B server.
 
     Example:
-        >>> default_logger()["class_path"]
-        'pytorch_lightning.loggers.WandbLogger'
+        >>> default_logger()["init_args"]
+        {'project': 'ganlens'}
     """
-    return wandb_logger(project)
+    return {
+        "class_path": "pytorch_lightning.loggers.WandbLogger",
+        "init_args": {"project": project},
+    }
 
 
 class GanLensCLI(LightningCLI):
@@ -192,7 +197,7 @@ class GanLensCLI(LightningCLI):
         self.resume_run_id = state.get("wandb_run_id") if isinstance(state, dict) else None
 
     def before_instantiate_classes(self) -> None:
-        """Set W&B's folder and run id, and the checkpoint folder, where the config leaves them."""
+        """Fill in W&B's folder, mode and run id and the checkpoint folder the config leaves out."""
         config = self._subconfig()
         trainer = config.trainer
         loggers = trainer.logger
@@ -201,6 +206,8 @@ class GanLensCLI(LightningCLI):
                 continue
             if logger.init_args.get("save_dir") in (None, "."):
                 logger.init_args.save_dir = trainer.default_root_dir or "outputs"
+            if logger.init_args.get("mode") is None and not logger.init_args.get("offline"):
+                logger.init_args.mode = wandb_mode()
             if self.resume_run_id and not logger.init_args.get("id"):
                 logger.init_args.id = self.resume_run_id  # WandbLogger resumes ("allow")
         folder = str(checkpoint_folder(trainer.default_root_dir))
