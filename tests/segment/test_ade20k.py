@@ -124,3 +124,46 @@ def test_ganlens_imports_without_transformers():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def _tiny_config(**extra):
+    return transformers.SegformerConfig(
+        hidden_sizes=[8, 16, 24, 32], depths=[1, 1, 1, 1], num_attention_heads=[1, 1, 1, 1],
+        decoder_hidden_size=16, num_labels=5, **extra,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("backbone", "has no trained decode head (16 decode_head weights missing"),
+        ("classifier", "has no trained decode head"),
+        ("bert", "holds a 'bert' model, not a SegFormer"),
+        ("empty", "has no config.json"),
+        ("no weights", "has no weights"),
+    ],
+)
+def test_a_folder_without_a_segmentation_segformer_is_one_line(tmp_path, capsys, kind, message):
+    from ganlens.cli import main
+
+    folder = tmp_path / "model"
+    if kind == "backbone":
+        transformers.SegformerModel(_tiny_config()).save_pretrained(folder)
+    elif kind == "classifier":
+        transformers.SegformerForImageClassification(_tiny_config()).save_pretrained(folder)
+    elif kind == "bert":
+        config = transformers.BertConfig(hidden_size=8, num_hidden_layers=1, vocab_size=10,
+                                         num_attention_heads=1, intermediate_size=8)  # fmt: skip
+        transformers.BertModel(config).save_pretrained(folder)
+    elif kind == "no weights":
+        _tiny_config().save_pretrained(folder)
+    else:
+        folder.mkdir()
+    capsys.readouterr()  # save_pretrained's own progress bar
+    out = tmp_path / "out"
+    args = ["units", "--segmenter", f"segformer:{folder}", "--layers", "layer4", "--samples", "4",
+            "--out", str(out), "--quiet"]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and "Traceback" not in err
+    assert not out.exists() or not any(out.iterdir())

@@ -96,6 +96,35 @@ def ade20k_vocabulary(
     return Vocabulary(concepts)
 
 
+def _check_folder(folder: Path) -> None:
+    """Refuse a folder that holds no ``save_pretrained`` SegFormer, naming what it holds.
+
+    Example:
+        >>> import tempfile
+        >>> _check_folder(Path(tempfile.mkdtemp()))
+        Traceback (most recent call last):
+        ...
+        ValueError: SegFormer folder ... has no config.json: ...
+    """
+    import json
+
+    config = folder / "config.json"
+    if not config.is_file():
+        raise ValueError(f"SegFormer folder {str(folder)!r} has no config.json: save the model "
+                         "there with save_pretrained")  # fmt: skip
+    try:
+        kind = json.loads(config.read_text()).get("model_type")
+    except (ValueError, AttributeError) as error:
+        raise ValueError(f"{config} is not a model configuration: {error}") from None
+    if kind != "segformer":
+        raise ValueError(f"{str(folder)!r} holds a {kind!r} model, not a SegFormer")
+    weights = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
+    if not any((folder / name).is_file() for name in weights):
+        raise ValueError(
+            f"SegFormer folder {str(folder)!r} has no weights ({' or '.join(weights[:2])})"
+        )
+
+
 class SegformerSegmenter(nn.Module):
     """A SegFormer semantic-segmentation model as a :class:`~ganlens.segment.Segmenter`.
 
@@ -165,6 +194,9 @@ class SegformerSegmenter(nn.Module):
 
         Raises:
             ImportError: If ``transformers`` is not installed.
+            ValueError: If the folder holds no model, another model type, or a SegFormer
+                without a trained decode head (a backbone or a classifier), whose segmentation
+                would be random.
         """
         try:
             transformers = importlib.import_module("transformers")
@@ -172,7 +204,30 @@ class SegformerSegmenter(nn.Module):
             raise ImportError(
                 "the ADE20K adapter needs transformers: pip install 'ganlens[ade20k]'"
             ) from error
-        model = transformers.SegformerForSemanticSegmentation.from_pretrained(str(name_or_path))
+        folder = Path(name_or_path)
+        if folder.is_dir():
+            _check_folder(folder)
+        verbosity, bar = (
+            transformers.logging.get_verbosity(),
+            transformers.logging.is_progress_bar_enabled(),
+        )
+        transformers.logging.set_verbosity_error()  # its load report: the check below says more
+        transformers.logging.disable_progress_bar()  # a bar for a load of a second
+        try:
+            model, info = transformers.SegformerForSemanticSegmentation.from_pretrained(
+                str(name_or_path), output_loading_info=True
+            )
+        finally:
+            transformers.logging.set_verbosity(verbosity)
+            if bar:
+                transformers.logging.enable_progress_bar()
+        untrained = sorted(k for k in info["missing_keys"] if k.startswith("decode_head."))
+        if untrained:
+            raise ValueError(
+                f"SegFormer {str(name_or_path)!r} has no trained decode head ({len(untrained)} "
+                f"decode_head weights missing, e.g. {untrained[0]}): it holds a backbone or a "
+                "classifier; save a SegformerForSemanticSegmentation fine-tuned for segmentation"
+            )
         try:
             processor = transformers.SegformerImageProcessor.from_pretrained(str(name_or_path))
             kwargs.setdefault("image_mean", tuple(processor.image_mean))
