@@ -251,3 +251,18 @@ def test_another_logger_never_asks_wandb_for_its_mode(tmp_path, monkeypatch):
     monkeypatch.setattr(fit_module, "wandb_mode", lambda: "disabled")
     cli = main(args[:4], run=False)  # the default W&B logger gets the mode when it is chosen
     assert cli.trainer.logger._wandb_init["mode"] == "disabled"
+
+
+def test_fit_help_offers_our_data_modules_not_optimizers_and_names_fit_once(capsys):
+    # ProgressiveGAN builds its own two optimizers; LightningCLI's --optimizer crashed it
+    with pytest.raises(SystemExit) as raised:
+        cli_main(["fit", "--config", "configs/tiny_cpu.yaml", "--optimizer", "torch.optim.SGD"],
+                 prog="train.py")  # fmt: skip
+    assert raised.value.code == 2
+    assert "unrecognized arguments: --optimizer" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli_main(["fit", "--help"], prog="train.py")
+    page = capsys.readouterr().out
+    assert page.startswith("usage: train.py [options] fit ") and "--optimizer" not in page
+    assert "--lr_scheduler" not in page and "--model.lr" in page
+    assert "ganlens.data.SceneDataModule" in page and "ganlens.data.ImageFolderDataModule" in page

@@ -156,7 +156,8 @@ def _fit(arguments: list[str], prog: str, debug: bool = False) -> int:
     if "--debug" in arguments:
         debug, arguments = True, [a for a in arguments if a != "--debug"]
     try:
-        cli = fit_main(["fit", *arguments], prog=prog)
+        # LightningCLI names the subcommand itself: its usage reads "train.py [options] fit ..."
+        cli = fit_main(["fit", *arguments], prog=prog.removesuffix(" fit"))
     except (*USER_ERRORS, MisconfigurationException) as error:  # e.g. a GPU config, no GPU
         if debug:
             raise

@@ -31,6 +31,8 @@ from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from pytorch_lightning.loggers import WandbLogger
 
 from ganlens.callbacks.history import RunHistory
+from ganlens.data.datamodules import SceneDataModule  # noqa: F401  (imported: listed in --help)
+from ganlens.data.image_folder import ImageFolderDataModule  # noqa: F401
 from ganlens.report.wandb_run import wandb_mode
 from ganlens.training import ProgressiveGAN
 
@@ -281,6 +283,9 @@ def main(
         subclass_mode_data=True,
         trainer_defaults={"logger": default_logger()},
         save_config_kwargs={"overwrite": True},
+        # ProgressiveGAN builds its own two Adam optimizers (model.lr, model.betas); LightningCLI's
+        # --optimizer / --lr_scheduler would replace one of them with an untuned default
+        auto_configure_optimizers=False,
         parser_kwargs={"prog": prog} if prog else None,
         args=list(args) if args is not None else None,
         run=run,
