@@ -77,5 +77,10 @@ def test_cli_writes_a_grid(tmp_path):
 
 def test_cli_rejects_bad_resolution(tmp_path, capsys):
     assert main(["scenes", "--out", str(tmp_path / "x.png"), "--resolution", "7"]) == 2
-    assert "resolution must be an int in [16, 1024]" in capsys.readouterr().err
+    assert (
+        "--resolution must lie in [16, 1024] (32 to 256 tested); got 7" in capsys.readouterr().err
+    )
     assert not (tmp_path / "x.png").exists()
+    with pytest.raises(SystemExit):
+        main(["scenes", "--help"])
+    assert "16 to 1024 (32 to 256 tested)" in capsys.readouterr().out

@@ -1,7 +1,5 @@
 """The Progressive GAN module: fades, Adam resets, EMA, counters, Trainer runs, exact resume."""
 
-from pathlib import Path
-
 import pytest
 import pytorch_lightning as pl
 import torch
@@ -98,8 +96,8 @@ def test_trainer_run_with_real_loggers(tmp_path):
         assert key in metrics
     assert list(tmp_path.glob("wandb/offline-run-*/run-*.wandb"))
     assert grid.last_path is not None and grid.last_path.exists()
-    # The first logger owns the run folder (as for Lightning's checkpoints).
-    assert grid.last_path.parent.parent == Path(loggers[0].log_dir)
+    # The run folder holds the grids whatever the loggers (beside checkpoints/, history.jsonl).
+    assert grid.last_path == tmp_path / "samples" / "epoch=0001.png"
     assert gan.stage.resolution == 16 and gan.stage.alpha == 0.0  # 128 images: 16 px begins
     assert gan.sample(3).shape == (3, 3, 16, 16)
 

@@ -9,22 +9,13 @@ from typing import cast
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
 from torchvision.utils import make_grid, save_image
 
 from ganlens.callbacks.base import Monitor
 from ganlens.callbacks.logging import log_evaluation
 
-__all__ = ["SampleGridMonitor", "run_folder"]
-
-
-def run_folder(trainer: pl.Trainer) -> Path:
-    """This run's own folder: beside its checkpoints for W&B, the versioned log dir otherwise."""
-    logger = trainer.logger
-    if isinstance(logger, WandbLogger) and logger.save_dir is not None:
-        return Path(logger.save_dir) / str(logger.name) / str(logger.version)
-    return Path(trainer.log_dir or trainer.default_root_dir)
+__all__ = ["SampleGridMonitor"]
 
 
 class SampleGridMonitor(Monitor):
@@ -39,7 +30,9 @@ class SampleGridMonitor(Monitor):
         ``samples/grid``: the grid image, through
         :func:`~ganlens.callbacks.logging.log_evaluation` (a ``wandb.Image`` in W&B,
         ``add_image`` in TensorBoard). Whatever the logger, a PNG file
-        ``samples/epoch=NNNN.png`` is written to the run's folder (see :func:`run_folder`).
+        ``samples/epoch=NNNN.png`` is written to the run folder (``trainer.default_root_dir``,
+        beside ``checkpoints/`` and ``history.jsonl``) and named in the history record as
+        ``samples/grid_image``.
 
     Args:
         count: Number of samples in the grid.
@@ -72,9 +65,12 @@ class SampleGridMonitor(Monitor):
         size = max(self.display_size, images.shape[-1])
         images = F.interpolate(images, size=(size, size), mode="nearest")
         grid = make_grid(images.clamp(-1, 1) * 0.5 + 0.5, nrow=int(self.count**0.5 + 0.5))
-        folder = run_folder(trainer) / "samples"
-        folder.mkdir(parents=True, exist_ok=True)
-        self.last_path = folder / f"epoch={trainer.current_epoch:04d}.png"
+        relative = f"samples/epoch={trainer.current_epoch:04d}.png"
+        self.last_path = Path(trainer.default_root_dir) / relative
+        self.last_path.parent.mkdir(parents=True, exist_ok=True)
         save_image(grid, self.last_path)
         picture = grid.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8)  # as save_image rounds
-        log_evaluation(trainer, {}, images={"samples/grid": picture}, owner="SampleGridMonitor")
+        files = {"samples/grid_image": relative}
+        log_evaluation(
+            trainer, {}, images={"samples/grid": picture}, files=files, owner="SampleGridMonitor"
+        )

@@ -16,7 +16,7 @@ class ScenesSettings(Settings):
     Args:
         out: PNG file to write.
         count: Number of scenes (columns).
-        resolution: Scene size in pixels (32-256).
+        resolution: Scene size in pixels, 16 to 1024 (32 to 256 tested).
         seed: World seed.
         start: Index of the first scene.
         tile: Displayed size of each scene in pixels.
@@ -31,7 +31,12 @@ class ScenesSettings(Settings):
 
     def check(self) -> None:
         """Check the values before rendering."""
+        from ganlens.data.scene_world import MAX_RESOLUTION, MIN_RESOLUTION
+
         check_positive(count=self.count, resolution=self.resolution, tile=self.tile)
+        if not MIN_RESOLUTION <= self.resolution <= MAX_RESOLUTION:
+            raise ValueError(f"--resolution must lie in [{MIN_RESOLUTION}, {MAX_RESOLUTION}] "
+                             f"(32 to 256 tested); got {self.resolution}")  # fmt: skip
         if self.start < 0:
             raise ValueError(f"--start must be 0 or more; got {self.start}")
         check_output("out", self.out, folder=False)
