@@ -266,3 +266,26 @@ def test_fit_help_offers_our_data_modules_not_optimizers_and_names_fit_once(caps
     assert page.startswith("usage: train.py [options] fit ") and "--optimizer" not in page
     assert "--lr_scheduler" not in page and "--model.lr" in page
     assert "ganlens.data.SceneDataModule" in page and "ganlens.data.ImageFolderDataModule" in page
+
+
+def test_a_bad_image_root_fails_before_any_wandb_run_is_made(tmp_path, capsys):
+    missing = tmp_path / "no_images"
+    data = ["--data", "ganlens.data.ImageFolderDataModule", "--data.init_args.root", str(missing)]
+    root = ["--trainer.default_root_dir", str(tmp_path / "run")]
+    args = ["fit", "--config", "configs/tiny_cpu.yaml", *data, *root]
+    assert cli_main(args, prog="train.py") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert (
+        err[-1]
+        == f"train.py fit: error: image folder '{missing}' does not exist or is not a folder"
+    )
+    assert not (tmp_path / "run" / "wandb").exists()  # no W&B run, no repointed latest-run
+
+
+def test_a_data_resolution_other_than_the_models_is_an_error_not_replaced(tmp_path, capsys):
+    args = ["fit", "--config", "configs/tiny_cpu.yaml", "--data.init_args.resolution", "64",
+            "--trainer.default_root_dir", str(tmp_path)]  # fmt: skip
+    assert cli_main(args, prog="train.py") == 2
+    err = capsys.readouterr().err
+    assert "--data.init_args.resolution 64 differs from the model's resolution 16" in err
+    assert "--model.resolution" in err and not list(tmp_path.iterdir())

@@ -160,6 +160,24 @@ def default_logger(project: str = "ganlens") -> dict[str, Any]:
     }
 
 
+def _data_resolution(args: Sequence[str]) -> str | None:
+    """The data resolution given on the command line, if any (``--data[.init_args].resolution``).
+
+    Example:
+        >>> _data_resolution(["fit", "--data.init_args.resolution", "64"])
+        '64'
+        >>> _data_resolution(["--data.resolution=32"]), _data_resolution(["--model.resolution=8"])
+        ('32', None)
+    """
+    names = ("--data.init_args.resolution", "--data.resolution")
+    found = None
+    for i, arg in enumerate(args):
+        name, equals, value = arg.partition("=")
+        if name in names:
+            found = value if equals else (args[i + 1] if i + 1 < len(args) else None)
+    return found
+
+
 class GanLensCLI(LightningCLI):
     """LightningCLI for ganlens models.
 
@@ -181,9 +199,20 @@ class GanLensCLI(LightningCLI):
         return config
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
-        """Parse, then resolve ``--ckpt_path last`` and check the checkpoint (no side effects)."""
+        """Parse, then resolve ``--ckpt_path last`` and check the checkpoint (no side effects).
+
+        A data resolution given on the command line that differs from the model's is an error:
+        the link would replace it silently.
+        """
+        given = _data_resolution(sys.argv[1:] if args is None else list(args))
         super().parse_arguments(parser, args)
         config = self._subconfig()
+        if given is not None and given != str(config.model.resolution):
+            raise ValueError(
+                f"--data.init_args.resolution {given} differs from the model's resolution "
+                f"{config.model.resolution}; the data module takes the model's: set "
+                "--model.resolution instead"
+            )
         check_run_folder(config.trainer.default_root_dir)
         path = config.get("ckpt_path")
         if path is None or path in LIGHTNING_NAMES:

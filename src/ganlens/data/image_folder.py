@@ -229,6 +229,18 @@ class ImageFolderDataModule(pl.LightningDataModule):
         self.val_fraction, self.flip, self.on_bad_image = val_fraction, flip, on_bad_image
         self.num_workers = default_workers() if num_workers is None else num_workers
 
+    def prepare_data(self) -> None:
+        """Check that the root is a folder, before the trainer starts its loggers' runs.
+
+        Example:
+            >>> ImageFolderDataModule("/no/such/folder").prepare_data()
+            Traceback (most recent call last):
+            ...
+            FileNotFoundError: image folder '/no/such/folder' does not exist or is not a folder
+        """
+        if not Path(self.root).is_dir():
+            raise FileNotFoundError(f"image folder {self.root!r} does not exist or is not a folder")
+
     def setup(self, stage: str | None = None) -> None:
         """Find the images, set aside unreadable ones, and split them."""
         files, unreadable, smaller = check_headers(find_images(self.root), self.resolution)
