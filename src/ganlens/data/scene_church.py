@@ -24,9 +24,9 @@ from ganlens.data.scene_layout import (
     SceneLayout,
     _finish_building,
     _free_ground,
-    _hsv,
     _scenery,
     _tree,
+    _wall_material,
     _windows,
 )
 
@@ -40,12 +40,7 @@ def _church(rng: np.random.Generator, base: float) -> Building:
     width, height = float(rng.uniform(0.56, 0.74)), float(rng.uniform(0.4, 0.52))
     x0 = float(np.clip(0.5 - width / 2 + rng.uniform(-0.06, 0.06), 0.02, 0.98 - width))
     wall = (x0, base - height, x0 + width, base)
-    brick = bool(rng.random() < 0.45)
-    wall_color = (
-        _hsv(rng, (5, 25), (0.5, 0.75), (0.45, 0.7))
-        if brick
-        else _hsv(rng, (20, 220), (0.05, 0.35), (0.6, 0.95))
-    )
+    brick, wall_color = _wall_material(rng)
     flat = bool(rng.random() < 0.4)
     roof_height = float(rng.uniform(0.015, 0.025) if flat else rng.uniform(0.1, 0.18))
     roof_height = min(roof_height, wall[1] - 0.12)  # the roof's top stays below y = 0.12

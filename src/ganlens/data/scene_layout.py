@@ -212,15 +212,18 @@ def _finish_building(
     )
 
 
+def _wall_material(rng: np.random.Generator) -> tuple[bool, Color]:
+    """Brick (red-brown, 45% of walls) or plaster (pale, any hue), and the wall's colour."""
+    brick = bool(rng.random() < 0.45)
+    if brick:
+        return brick, _hsv(rng, (5, 25), (0.5, 0.75), (0.45, 0.7))
+    return brick, _hsv(rng, (20, 220), (0.05, 0.35), (0.6, 0.95))
+
+
 def _building(rng: np.random.Generator, x0: float, width: float, base: float) -> Building:
     height = min(rng.uniform(0.16, 0.4), base - 0.14)
     wall = (x0, base - height, x0 + width, base)
-    brick = bool(rng.random() < 0.45)
-    wall_color = (
-        _hsv(rng, (5, 25), (0.5, 0.75), (0.45, 0.7))
-        if brick
-        else _hsv(rng, (20, 220), (0.05, 0.35), (0.6, 0.95))
-    )
+    brick, wall_color = _wall_material(rng)
     roof = "flat" if rng.random() < 0.5 else "pitched"
     roof_height = rng.uniform(0.012, 0.02) if roof == "flat" else rng.uniform(0.05, 0.11)
     roof_height = min(roof_height, wall[1] - 0.02)
