@@ -8,12 +8,15 @@ commands, fit -> cli.
 """
 
 import ast
+import os
 import subprocess
 import sys
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import pytest
+
+from fresh_imports import failures_of_each_alone
 
 PACKAGE = Path(__file__).parents[1] / "src" / "ganlens"
 LAYERS = [
@@ -83,19 +86,9 @@ EXISTING = sorted(
 )
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="forks a child per part (POSIX)")
 def test_each_part_imports_alone_in_a_fresh_interpreter():
-    # One interpreter per part (started together: each mostly waits for torch to load), so an
-    # import that works only after another part was loaded first shows up.
-    runs = {
-        part: subprocess.Popen([sys.executable, "-c", f"import ganlens.{part}"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for part in EXISTING
-    }  # fmt: skip
-    failed = {}
-    for part, process in runs.items():
-        _, err = process.communicate(timeout=600)
-        if process.returncode:
-            failed[part] = err[-1000:]
+    failed = failures_of_each_alone({part: f"import ganlens.{part}" for part in EXISTING})
     assert not failed, failed
 
 

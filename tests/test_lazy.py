@@ -1,11 +1,12 @@
 """One PEP 562 helper for the lazily importing packages (ganlens.lazy)."""
 
-import subprocess
+import os
 import sys
 import types
 
 import pytest
 
+from fresh_imports import failures_of_each_alone
 from ganlens.lazy import lazy_exports
 
 LAZY_PACKAGES = {
@@ -34,10 +35,8 @@ def test_a_name_is_imported_on_first_use_and_stored():
         del sys.modules[package.__name__]
 
 
-@pytest.mark.parametrize("package", sorted(LAZY_PACKAGES))
-def test_each_lazy_package_exports_its_names_without_loading_them_first(package):
-    heavy = LAZY_PACKAGES[package]
-    code = (
+def _lazy_check(package: str, heavy: str) -> str:
+    return (
         f"import sys, importlib; p = importlib.import_module({package!r}); "
         f"assert {heavy!r} not in sys.modules, 'loaded on import'; "
         "missing = [n for n in p.__all__ if getattr(p, n, None) is None]; "
@@ -47,5 +46,15 @@ def test_each_lazy_package_exports_its_names_without_loading_them_first(package)
         "name = p.__all__[0]; exec(f'from {p.__name__} import {name}'); "
         "assert not hasattr(p, 'no_such_name')"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def lazy_failures() -> dict[str, str]:
+    """Each package checked alone in a fresh child process (forked, see ``fresh_imports``)."""
+    return failures_of_each_alone({p: _lazy_check(p, heavy) for p, heavy in LAZY_PACKAGES.items()})
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="forks a child per package (POSIX)")
+@pytest.mark.parametrize("package", sorted(LAZY_PACKAGES))
+def test_each_lazy_package_exports_its_names_without_loading_them_first(package, lazy_failures):
+    assert package not in lazy_failures, lazy_failures[package]
