@@ -101,6 +101,10 @@ def test_changed_settings_recompute_and_new_layers_add_only_themselves(
     spy.calls.clear()
     assert run(copy_of_finished, "--force") == 0
     assert spy.calls == [["layer4", "layer6"]]
+    spy.calls.clear()
+    everything = ["--layers", "layer2", "layer4", "layer6"]
+    assert run(copy_of_finished, *everything, "--exact") == 0  # an exhaustive search: new key
+    assert spy.calls == [["layer2", "layer4", "layer6"]]
 
 
 def test_an_interrupted_run_leaves_no_output_and_the_rerun_reuses_its_stages(

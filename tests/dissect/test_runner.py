@@ -283,3 +283,32 @@ def test_images_in_another_range_fail_naming_it(
     generator = _RangeGenerator(planted_generator, scale)
     with pytest.raises(ValueError, match=re.escape(f"look like {named}")):
         dissect(generator, "planted.layer1", scene_segmenter, latent_sets[0][:8])
+
+
+def test_a_sampled_iqr_search_keeps_the_units_and_concepts_of_the_exhaustive_one(
+    planted_generator: PlantedSceneGenerator,
+    scene_segmenter: SceneLabelSegmenter,
+    latent_sets: Latents,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ganlens.dissect.runner as runner
+
+    probe, held_out = latent_sets
+    # 256 of the 1,024 pixels of each held-out image (pass 1 samples the same way in both runs,
+    # so the candidate thresholds are the same and only the search's counts differ)
+    monkeypatch.setattr(runner, "QUANTILE_SAMPLES", held_out.shape[0] * 256)
+    common = {"batch_size": 16, "resolution": 32, "threshold_mode": "iqr"}
+    runs = {
+        exact: dissect(planted_generator, "layer1", scene_segmenter, probe, held_out,
+                       exact=exact, **common)["layer1"]
+        for exact in (True, False)
+    }  # fmt: skip
+    exhaustive, sampled = runs[True].units, runs[False].units
+    assert [u.interpretable for u in sampled] == [u.interpretable for u in exhaustive]
+    named = [(a.concept, b.concept) for a, b in zip(sampled, exhaustive, strict=True)
+             if b.interpretable]  # fmt: skip
+    assert len(named) >= len(PLANTED) and all(a == b for a, b in named)
+    same = sum(a.threshold == b.threshold for a, b in zip(sampled, exhaustive, strict=True))
+    assert same < len(sampled)  # the search did run on a sample: some units chose other levels
+    # (how close the sampled choice comes to the exhaustive best at the default sample of 2^20
+    # pixels per unit is measured in benchmarks/sampled_search.py; 256 pixels of 48 images here)

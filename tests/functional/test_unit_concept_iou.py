@@ -188,3 +188,34 @@ def test_featuremaps_already_at_the_segmentation_size(levels: int) -> None:
     assert torch.equal(unit_concept_counts(histograms, order).intersection, expected_intersection)
     iou = unit_concept_iou(features, segmentation, thresholds, NUM_CONCEPTS)  # [U, B, C]
     torch.testing.assert_close(iou.double(), expected, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("levels", [1, 5])
+def test_sampled_counts_are_the_exact_counts_of_the_sampled_pixels(levels: int) -> None:
+    from ganlens.functional.bilinear import sample_positions
+
+    features, segmentation, thresholds = random_case(n=7, units=3, levels=levels, seed=3)
+    sorted_t, _ = sort_thresholds(thresholds)
+    ids = torch.arange(10, 17)
+    sampled = _unit_concept_iou_update(features, segmentation, sorted_t, NUM_CONCEPTS, CATEGORIES,
+                                       pixels_per_image=40, image_ids=ids, seed=5)  # fmt: skip
+    where = sample_positions(ids, 12 * 12, 40, seed=5)  # [n, m]
+    up = bilinear_upsample(features, (12, 12)).flatten(2)  # [n, U, P]
+    up = up.gather(2, where.unsqueeze(1).expand(-1, 3, -1))  # [n, U, m]
+    labels = segmentation.flatten(2).gather(2, where.unsqueeze(1).expand(-1, 3, -1))  # [n, K, m]
+    # the same pixels as images of 1 x m, already at the segmentation size: counted exhaustively
+    expected = _unit_concept_iou_update(
+        up.unsqueeze(2), labels.unsqueeze(2), sorted_t, NUM_CONCEPTS, CATEGORIES
+    )
+    for got, want in zip(sampled, expected, strict=True):
+        assert torch.equal(got, want)
+    assert int(sampled.pixels) == 7 * 40
+    every = _unit_concept_iou_update(features, segmentation, sorted_t, NUM_CONCEPTS, CATEGORIES,
+                                     pixels_per_image=144, image_ids=ids)  # fmt: skip
+    exhaustive = _unit_concept_iou_update(
+        features, segmentation, sorted_t, NUM_CONCEPTS, CATEGORIES
+    )
+    assert all(torch.equal(a, b) for a, b in zip(every, exhaustive, strict=True))
+    with pytest.raises(ValueError, match="pixels_per_image needs image_ids"):
+        _unit_concept_iou_update(features, segmentation, sorted_t, NUM_CONCEPTS,
+                                 pixels_per_image=40)  # fmt: skip

@@ -132,3 +132,32 @@ def test_state_size_formula_and_errors() -> None:
         UnitConceptIoU(SCENE_VOCABULARY, torch.zeros(3, 4), top_fractions=[0.1, 1.0])
     with pytest.raises(ValueError, match="before any update"), pytest.warns(UserWarning):
         UnitConceptIoU(SCENE_VOCABULARY, torch.zeros(3)).compute()
+
+
+def test_sampled_counts_depend_on_image_ids_not_on_batching_or_processes(
+    scenes: tuple[torch.Tensor, torch.Tensor],
+) -> None:
+    """What a DDP sync relies on: each process's sampled counts of its share sum to the whole."""
+    features, labels = scenes
+    fractions = iqr_top_fractions(20)
+    thresholds = unit_quantile(features, fractions, resolution=32)  # [6, 20]
+
+    def sampled() -> UnitConceptIoU:
+        return UnitConceptIoU(SCENE_VOCABULARY, thresholds, top_fractions=fractions,
+                              pixels_per_image=256, seed=3)  # fmt: skip
+
+    one, first, second = sampled(), sampled(), sampled()
+    fill(one, features, labels, step=7)  # ids 0.. counted on
+    ids = torch.arange(40)
+    second.update(features[25:], labels[25:], ids[25:])  # another process, its share first
+    first.update(features[:25], labels[:25], ids[:25])
+    first.merge_state(second)
+    for name in ("level_concept", "level", "level_category", "concept", "pixels"):
+        assert torch.equal(getattr(first, name), getattr(one, name)), name
+    assert int(one.pixels) == 40 * 256
+    exact = UnitConceptIoU(SCENE_VOCABULARY, thresholds, top_fractions=fractions)
+    fill(exact, features, labels, step=40)
+    assert not torch.equal(exact.level_concept, one.level_concept * 4)  # a sample, not a copy
+    found, truth = one.compute(), exact.compute()
+    names = [SCENE_VOCABULARY.name(int(c)) for c in found.concept[:4]]
+    assert names == [SCENE_VOCABULARY.name(int(c)) for c in truth.concept[:4]] == list(PLANTED)

@@ -39,6 +39,8 @@ class UnitsSettings(ComputeOptions):
         min_iou: IoU cut-off of interpretable units.
         min_iqr: IQR cut-off of interpretable units in iqr mode.
         num_levels: Candidate threshold levels B of the IQR search.
+        exact: Count every held-out pixel in the IQR search (default: about 10^6 stratified
+            pixels per unit when the held-out set has more; reported IoU is always exact).
         top_k: Top samples recorded per unit.
         images_per_unit: Top samples drawn per unit in the report (0 draws none).
         latent_size: Latent dimension, for generators without a latent_size attribute.
@@ -57,6 +59,7 @@ class UnitsSettings(ComputeOptions):
     min_iou: float = 0.05
     min_iqr: float = 0.01
     num_levels: int = 100
+    exact: bool = False
     top_k: int = 10
     images_per_unit: int = 4
     latent_size: int | None = None
@@ -90,7 +93,9 @@ class UnitsSettings(ComputeOptions):
         """
         ignored = {"layers", "out", "force", "overwrite", "quiet", "device", "batch_size",
                    "wandb", "wandb_project", "wandb_name", "latent_size", "generator"}  # fmt: skip
-        ignored |= {"quantile"} if self.threshold_mode == "iqr" else {"min_iqr", "num_levels"}
+        ignored |= (
+            {"quantile"} if self.threshold_mode == "iqr" else {"min_iqr", "num_levels", "exact"}
+        )
         return {k: v for k, v in asdict(self).items() if k not in ignored}
 
 
@@ -183,6 +188,7 @@ def run_units_command(settings: UnitsSettings) -> int:
         iou_mode=settings.iou_mode, resolution=settings.resolution, min_iou=settings.min_iou,
         min_iqr=settings.min_iqr, num_levels=settings.num_levels, top_k=settings.top_k,
         images_per_unit=settings.images_per_unit, batch_size=settings.batch_size,
+        exact=settings.exact,
     )  # fmt: skip
     model = {
         "source": settings.generator,

@@ -23,7 +23,11 @@ upsampled.
   (where IoU and IQR are reported), with the block-pruned single-threshold count. The probe's
   counts at the chosen threshold are the ones a B-level count would select, so the result is the
   same. Counting at B levels costs the same for any B > 1
-  (:mod:`ganlens.functional.unit_concept_iou`).
+  (:mod:`ganlens.functional.unit_concept_iou`). The search, too, counts the pixels pass 1 would
+  sample (about ``QUANTILE_SAMPLES`` stratified pixels per unit, the same positions for every unit
+  and label layer, drawn per image from its global index) when the held-out set has more: its
+  IoU and IQR per level are then ratios of sampled counts, estimates of the exhaustive ones, and
+  only the level each unit keeps depends on them (``exact=True`` counts every pixel).
 
 By default the runner works in one process and its metrics do not sync. With ``distributed=True``
 inside an initialised ``torch.distributed`` group, every process dissects its contiguous share of
@@ -219,6 +223,7 @@ def dissect(
     top_k: int = 10,
     progress: bool = False,
     distributed: bool = False,
+    exact: bool = False,
 ) -> DissectionResult:
     """Dissect layers of a generator against a segmenter's concepts.
 
@@ -245,6 +250,9 @@ def dissect(
         distributed: Split the latents across the processes of the initialised
             ``torch.distributed`` group and sync the metrics; every process must call this and
             receives the same result.
+        exact: In ``iqr`` mode, count every held-out pixel in the IQR search; by default the
+            search counts about ``QUANTILE_SAMPLES`` stratified pixels per unit when the held-out
+            set has more (the reported IoU is always counted on every probe pixel).
 
     Returns:
         :class:`~ganlens.dissect.result.DissectionResult`.
@@ -317,12 +325,12 @@ def dissect(
     # Pass 2: in iqr mode the held-out set's counts at all B levels pick each unit's level (the
     # IQR search); then the probe set is counted at that one threshold per unit, where IoU is
     # reported. In quantile mode the probe set is counted at the top-q quantile.
-    def counter(unit_thresholds: Tensor, levels: bool) -> UnitConceptIoU:
+    def counter(unit_thresholds: Tensor, levels: bool, sample: int | None) -> UnitConceptIoU:
         return UnitConceptIoU(
             vocabulary, unit_thresholds, iou_mode=iou_mode,
             top_fractions=fractions if levels else None, min_iou=min_iou,
-            min_iqr=min_iqr if iqr else None, sync_on_compute=distributed,
-            dist_sync_fn=all_reduce_sum,
+            min_iqr=min_iqr if iqr else None, pixels_per_image=sample,
+            sync_on_compute=distributed, dist_sync_fn=all_reduce_sum,
         ).to(device)  # fmt: skip
 
     def count(label: str, latents: Tensor, metrics: dict[str, UnitConceptIoU]) -> None:
@@ -332,7 +340,7 @@ def dissect(
         ):
             segmentation = segmenter.segment(images, size)
             for name in names:
-                metrics[name].update(features[name], segmentation)
+                metrics[name].update(features[name], segmentation, indices)  # global ids
                 if label == "probe":
                     tops[name].update(features[name], indices)
 
@@ -343,12 +351,13 @@ def dissect(
     chosen = {name: thresholds[name][:, 0] for name in names}  # [U]
     if iqr:
         assert latents_threshold is not None
-        held_out = {name: counter(thresholds[name], True) for name in names}
+        sample = None if exact else _pixels_per_image(int(latents_threshold.shape[0]), size)
+        held_out = {name: counter(thresholds[name], True, sample) for name in names}
         count("held-out", latents_threshold, held_out)
         for name in names:
             level = held_out[name].compute().level.to(thresholds[name].device)  # [U]
             chosen[name] = thresholds[name].gather(1, level[:, None])[:, 0]  # [U]
-    probe = {name: counter(chosen[name], False) for name in names}
+    probe = {name: counter(chosen[name], False, None) for name in names}
     count("probe", latents_probe, probe)
 
     layer_results: dict[str, LayerDissection] = {}

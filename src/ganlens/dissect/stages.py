@@ -60,6 +60,8 @@ class DissectionOptions:
         top_k: Top samples recorded per unit.
         images_per_unit: Pictures drawn per unit (0: none).
         batch_size: Samples per forward pass (not part of the cache key).
+        exact: Count every held-out pixel in the IQR search instead of a sample (part of the
+            cache key, so a sampled and an exhaustive dissection are never mixed).
 
     Example:
         >>> DissectionOptions(threshold_mode="quantile").cache_settings()["threshold_mode"]
@@ -76,6 +78,7 @@ class DissectionOptions:
     top_k: int = 10
     images_per_unit: int = 4
     batch_size: int = 64
+    exact: bool = False
 
     def cache_settings(self) -> dict[str, Any]:
         """The settings a layer's dissection depends on (for its cache key)."""
@@ -129,6 +132,7 @@ def _dissect_layers(
             quantile=settings.quantile, iou_mode=settings.iou_mode,
             resolution=settings.resolution, min_iou=settings.min_iou, min_iqr=settings.min_iqr,
             num_levels=settings.num_levels, top_k=settings.top_k, progress=progress,
+            exact=settings.exact,
         )  # fmt: skip
         for layer in missing:
             cache.save(layer, keys[layer], result)

@@ -32,6 +32,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from ganlens.functional.bilinear import bilinear_at, sample_positions
 from ganlens.functional.dissection import (
     check_featuremaps,
     check_segmentation,
@@ -135,6 +136,9 @@ def _unit_concept_iou_update(
     sorted_thresholds: Tensor,
     num_concepts: int,
     concept_categories: Tensor | None = None,
+    pixels_per_image: int | None = None,
+    image_ids: Tensor | None = None,
+    seed: int = 0,
 ) -> UnitConceptHistograms:
     """Level histograms of one batch.
 
@@ -144,17 +148,36 @@ def _unit_concept_iou_update(
         sorted_thresholds: ``[U, B]`` thresholds, ascending per unit (:func:`sort_thresholds`).
         num_concepts: ``C``.
         concept_categories: int64 ``[C]`` category number per label (-1: none), or None (G = 0).
+        pixels_per_image: Count only this many stratified random pixels per image
+            (:func:`~ganlens.functional.bilinear.sample_positions`, the same positions for all
+            units and label layers; activations evaluated there only) instead of all ``S * S``
+            (None). Every count, |S_c| and the pixel total included, is then over the sample,
+            so ratios of counts (IoU, the IQR's probabilities) estimate those of all pixels.
+        image_ids: int64 ``[N]`` ids of the images (their indices in the whole sample set),
+            needed with ``pixels_per_image``: an image's positions depend only on ``seed`` and its
+            id, so the counts do not depend on batching or on how images are split over processes.
+        seed: Seed of the sampled positions.
 
     Returns:
         The batch's :class:`UnitConceptHistograms`, on the features' device.
 
     Raises:
-        ValueError: On inconsistent shapes or labels outside ``[0, C)``.
+        ValueError: On inconsistent shapes, labels outside ``[0, C)``, or sampling without
+            ``image_ids``.
     """
     num_units, num_levels = sorted_thresholds.shape
     check_featuremaps(features, num_units)
     check_segmentation(segmentation, num_concepts, features.shape[0])
     device, levels, size = features.device, num_levels + 1, segmentation.shape[-2:]
+    all_pixels = int(size[0] * size[1])
+    if pixels_per_image is not None and pixels_per_image >= all_pixels:
+        pixels_per_image = None  # a sample as large as the image is the image
+    if pixels_per_image is not None:
+        if image_ids is None or tuple(image_ids.shape) != (features.shape[0],):
+            raise ValueError("pixels_per_image needs image_ids of shape [N]")
+        positions = sample_positions(image_ids.cpu(), all_pixels, pixels_per_image, seed)
+        positions = positions.to(device)  # [N, m]
+    counted = all_pixels if pixels_per_image is None else pixels_per_image
     categories = (
         torch.empty(0, dtype=torch.long) if concept_categories is None else concept_categories
     )
@@ -166,20 +189,24 @@ def _unit_concept_iou_update(
         torch.zeros(num_units, levels, dtype=torch.long, device=device),
         torch.zeros(num_units, levels, num_categories, dtype=torch.long, device=device),
         torch.zeros(num_concepts, dtype=torch.long, device=device),
-        torch.tensor(segmentation.shape[0] * size[0] * size[1], dtype=torch.long, device=device),
+        torch.tensor(segmentation.shape[0] * counted, dtype=torch.long, device=device),
     )
     # Bound the temporary memory: chunks of units and images of at most _CHUNK_ELEMENTS
     # unit-pixels, so no full-resolution copy of all units of a batch is made.
     # One threshold: about 50 bytes per upsampled pixel of a candidate block (all of them in
     # the worst case, a threshold below every value), so a quarter of the elements.
-    limit = _CHUNK_ELEMENTS // 4 if num_levels == 1 else _CHUNK_ELEMENTS
-    unit_chunk = max(1, min(num_units, limit // (size[0] * size[1])))
-    chunk = max(1, limit // (unit_chunk * size[0] * size[1]))
-    for part, labels in zip(
-        torch.split(features, chunk), torch.split(segmentation, chunk), strict=True
-    ):
+    limit = (
+        _CHUNK_ELEMENTS // 4 if num_levels == 1 and pixels_per_image is None else _CHUNK_ELEMENTS
+    )
+    unit_chunk = max(1, min(num_units, limit // counted))
+    chunk = max(1, limit // (unit_chunk * counted))
+    for first in range(0, features.shape[0], chunk):
+        part, labels = features[first : first + chunk], segmentation[first : first + chunk]
         n = part.shape[0]
         labels = _dedupe_labels(labels.long().view(n, labels.shape[1], -1).to(device))  # [n,K,P]
+        if pixels_per_image is not None:
+            where = positions[first : first + chunk]  # [n, m]
+            labels = labels.gather(2, where.unsqueeze(1).expand(-1, labels.shape[1], -1))
         labelled = labels != 0  # [n, K, P]
         image_index = torch.arange(n, device=device).view(-1, 1, 1).expand_as(labels)
         per_image_concept = torch.bincount(
@@ -192,7 +219,12 @@ def _unit_concept_iou_update(
         for start in range(0, num_units, unit_chunk):
             units = slice(start, start + unit_chunk)
             maps = part[:, units].float()  # [n, u, h, w]
-            if num_levels == 1:
+            if pixels_per_image is not None:  # the sample's values, unit-major: [u, n, m]
+                sampled = bilinear_at(maps, where // size[1], where % size[1], (size[0], size[1]))
+                per_image, level_concept = _count_levels(
+                    sampled.transpose(0, 1).contiguous(), thresholds[units], labels, num_concepts
+                )
+            elif num_levels == 1:
                 per_image, level_concept = _count_above(
                     maps, thresholds[units], labels, per_image_concept, (size[0], size[1])
                 )

@@ -70,6 +70,14 @@ class UnitConceptIoU(Metric):
         min_iqr: ... and, unless None (default), IQR above this (0.01 in the ``iqr`` policy).
         min_coverage: Search guard: skip concepts covering less than this (default 0.1 %).
         min_agreement: Search guard: skip candidates with p11 + p00 <= this (default 0.8).
+        pixels_per_image: Count only this many stratified random upsampled pixels per image,
+            the same positions for every unit (None, the default: all ``S * S``); all counts are
+            then over the sample, so IoU and IQR are estimates (ratios of sampled counts). Meant
+            for the IQR search on a large held-out set (:func:`~ganlens.dissect.dissect`), where
+            only each unit's best level is kept and the reported IoU is counted exactly.
+        seed: Seed of the sampled positions; an image's positions depend only on the seed and
+            its id (see :meth:`update`), so sampled counts are the same however the images are
+            batched or split over processes, and sum exactly in a DDP sync.
         kwargs: Passed to :class:`torchmetrics.Metric`.
 
     Raises:
@@ -111,10 +119,17 @@ class UnitConceptIoU(Metric):
         min_iqr: float | None = None,
         min_coverage: float = MIN_COVERAGE,
         min_agreement: float = MIN_AGREEMENT,
+        pixels_per_image: int | None = None,
+        seed: int = 0,
         **kwargs: Any,
     ) -> None:
         """Declare the count states; the arguments are documented above."""
         super().__init__(**kwargs)
+        if pixels_per_image is not None and pixels_per_image < 1:
+            raise ValueError(
+                f"pixels_per_image must be a positive int or None; got {pixels_per_image}"
+            )
+        self.pixels_per_image, self.seed, self.images_seen = pixels_per_image, seed, 0
         if iou_mode not in IOU_MODES:
             raise ValueError(f"iou_mode must be one of {IOU_MODES}; got {iou_mode!r}")
         ordered, order = sort_thresholds(torch.as_tensor(thresholds))
@@ -152,26 +167,43 @@ class UnitConceptIoU(Metric):
         inverse = self.threshold_order.argsort(dim=1)
         return self.sorted_thresholds.gather(1, inverse)
 
-    def update(self, features: Tensor, segmentation: Tensor) -> None:
+    def update(
+        self, features: Tensor, segmentation: Tensor, image_ids: Tensor | None = None
+    ) -> None:
         """Count a batch.
 
         Args:
             features: ``[N, U, h, w]`` featuremaps.
             segmentation: integer ``[N, K, S, S]`` label layers indexing the vocabulary.
+            image_ids: int64 ``[N]`` ids of the images (their indices in the whole sample set),
+                used only when sampling pixels; default: the number of images this metric has
+                seen so far, counted on.
 
         Raises:
             ValueError: On a wrong shape or a label outside the vocabulary.
         """
+        n = features.shape[0]
+        if image_ids is None:
+            image_ids = torch.arange(self.images_seen, self.images_seen + n)
+        self.images_seen += n
         increments = _unit_concept_iou_update(
             features,
             segmentation,
             self.sorted_thresholds,
             len(self.vocabulary),
             self.concept_categories,
+            self.pixels_per_image,
+            image_ids,
+            self.seed,
         )
         for name, increment in zip(_STATES, increments, strict=True):
             state = getattr(self, name)
             state += increment.to(state.device)
+
+    def reset(self) -> None:
+        """Zero the counts and the image counter."""
+        super().reset()
+        self.images_seen = 0
 
     def select_levels(self, levels: Tensor | None) -> None:
         """Use these levels in :meth:`compute` instead of the IQR search (None: search again).
