@@ -61,11 +61,14 @@ def run_metrics(indices: torch.Tensor) -> dict[str, Any]:
     single = UnitConceptIoU(SCENE_VOCABULARY, thresholds, iou_mode="category")
     search = UnitConceptIoU(SCENE_VOCABULARY, candidates, min_iqr=0.01)
     reduced = UnitConceptIoU(SCENE_VOCABULARY, thresholds, dist_sync_fn=all_reduce_sum)
-    for chunk, segmentation, _ in batches():
-        for metric in (single, search, reduced):
-            metric.update(chunk, segmentation)
+    # the IQR search on 256 sampled pixels of each image, drawn from its global index
+    sampled = UnitConceptIoU(SCENE_VOCABULARY, candidates, min_iqr=0.01, pixels_per_image=256)
+    for chunk, segmentation, index in batches():
+        for metric in (single, search, reduced, sampled):
+            metric.update(chunk, segmentation, index)
     results: dict[str, Any] = {"thresholds": thresholds, "candidates": candidates}
-    for name, metric in (("single", single), ("search", search), ("reduced", reduced)):
+    metrics = (("single", single), ("search", search), ("reduced", reduced), ("sampled", sampled))
+    for name, metric in metrics:
         result = metric.compute()
         for field in ("concept", "iou", "iqr", "threshold", "level", "interpretable", "iou_table"):
             results[f"{name}.{field}"] = getattr(result, field)

@@ -67,6 +67,7 @@ def test_two_process_ddp_equals_single_process(tmp_path: Path) -> None:
         worker.SCENE_VOCABULARY.index(name) for name in worker.PLANTED
     ]
     assert bool(expected["search.interpretable"][:5].all())
+    assert expected["sampled.concept"][:5].tolist() == expected["search.concept"][:5].tolist()
 
 
 def emulated_gather(metric: Metric, other: Metric) -> Callable[..., list[torch.Tensor]]:
