@@ -26,3 +26,17 @@ def test_the_loader_names_the_missing_arguments():
 
     with pytest.raises(ValueError, match=r"takes required arguments \(width\)"):
         load_generator(f"{__name__}:needs_arguments")
+
+
+def test_shipped_generators_load_by_name_and_scene_means_the_default():
+    from ganlens.models.pretrained import DEFAULT_SCENE_GENERATOR, SHIPPED_GENERATORS
+    from ganlens.sources import load_generator, weights_fingerprint
+
+    assert DEFAULT_SCENE_GENERATOR in SHIPPED_GENERATORS
+    default = weights_fingerprint(load_generator("scene"))
+    assert weights_fingerprint(load_generator(DEFAULT_SCENE_GENERATOR)) == default
+    assert load_generator("scene32").resolution == 32
+    with pytest.raises(ValueError, match="no shipped generator 'scene7'; shipped: scene32"):
+        from ganlens.models import load_scene_generator
+
+        load_scene_generator(name="scene7")

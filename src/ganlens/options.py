@@ -200,8 +200,9 @@ class GeneratorOptions(Settings):
     """Which generator to load.
 
     Args:
-        generator: The generator: 'scene' (shipped scene ProgGAN), a .ckpt of ours, a
-            gandissect/Karras .pth, or 'package.module:factory' returning an nn.Module.
+        generator: The generator: 'scene' (the shipped scene ProgGAN; 'scene32' names the 32 px
+            one), a .ckpt of ours, a gandissect/Karras .pth, or 'package.module:factory'
+            returning an nn.Module.
     """
 
     generator: str = "scene"

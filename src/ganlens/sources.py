@@ -28,7 +28,10 @@ __all__ = [
     "weights_fingerprint",
 ]
 
-GENERATOR_SOURCES = "'scene', a .ckpt of ours, a gandissect .pth/.pt or 'package.module:factory'"
+GENERATOR_SOURCES = (
+    "'scene' (or a shipped one by name: 'scene32'), a .ckpt of ours, a gandissect .pth/.pt or "
+    "'package.module:factory'"
+)
 """What :func:`load_generator` accepts, for help texts and error messages."""
 
 SEGMENTER_SOURCES = "'scene', 'segformer:PATH' or 'package.module:factory'"
@@ -100,7 +103,9 @@ def load_generator(source: str | None = None, device: str | torch.device = "cpu"
     Args:
         source: One of
 
-            * ``None``, ``"scene"`` or ``"shipped"``: the shipped 32 px scene generator;
+            * ``None``, ``"scene"`` or ``"shipped"``: the default shipped scene generator, or
+              one by name (``"scene32"``: the 32 px one;
+              :data:`~ganlens.models.pretrained.SHIPPED_GENERATORS`);
             * a ``.ckpt`` file: the EMA generator of a ``ProgressiveGAN`` Lightning checkpoint,
               at the growth stage the checkpoint reached;
             * a ``.pth`` / ``.pt`` file: a gandissect/Karras ProgGAN state dict
@@ -123,9 +128,12 @@ def load_generator(source: str | None = None, device: str | torch.device = "cpu"
         Identity()
     """
     from ganlens.models import load_scene_generator
+    from ganlens.models.pretrained import SHIPPED_GENERATORS
 
     if source is None or source in _SHIPPED:
         return load_scene_generator(device)
+    if source in SHIPPED_GENERATORS:
+        return load_scene_generator(device, name=source)
     path = Path(source)
     if path.suffix in (".ckpt", ".pth", ".pt"):
         if not path.is_file():

@@ -17,7 +17,11 @@ import torch
 from ganlens.models.generator import ProgressiveGenerator
 from ganlens.models.weights import load_proggan_generator
 
-SCENE_GENERATOR = "scene_proggan_32.pth"
+SHIPPED_GENERATORS = {"scene32": "scene_proggan_32.pth"}
+"""Name of each shipped scene generator (``--generator NAME``) and its file beside this module."""
+
+DEFAULT_SCENE_GENERATOR = "scene32"
+"""The one ``--generator scene`` (the default of every command) means."""
 
 
 def export_generator(checkpoint: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path:
@@ -42,17 +46,28 @@ def export_generator(checkpoint: str | os.PathLike[str], out: str | os.PathLike[
     return path
 
 
-def load_scene_generator(device: str | torch.device | None = None) -> ProgressiveGenerator:
-    """The shipped 32 px scene generator (no network needed), in eval mode.
+def load_scene_generator(
+    device: str | torch.device | None = None, name: str = DEFAULT_SCENE_GENERATOR
+) -> ProgressiveGenerator:
+    """A shipped scene generator (no network needed), in eval mode.
 
     Args:
         device: Where to put it; CPU by default.
+        name: Which one (:data:`SHIPPED_GENERATORS`); the default is
+            :data:`DEFAULT_SCENE_GENERATOR`.
+
+    Raises:
+        ValueError: If ``name`` is not a shipped generator.
 
     Example:
         >>> g = load_scene_generator()
         >>> g.resolution, g.latent_size, g(torch.randn(2, g.latent_size)).shape
         (32, 128, torch.Size([2, 3, 32, 32]))
+        >>> load_scene_generator(name="scene32").resolution
+        32
     """
-    with as_file(files("ganlens.models") / "weights" / SCENE_GENERATOR) as path:
+    if name not in SHIPPED_GENERATORS:
+        raise ValueError(f"no shipped generator {name!r}; shipped: {', '.join(SHIPPED_GENERATORS)}")
+    with as_file(files("ganlens.models") / "weights" / SHIPPED_GENERATORS[name]) as path:
         generator = load_proggan_generator(path)
     return generator.to(device or "cpu").eval()
