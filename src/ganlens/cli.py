@@ -180,11 +180,9 @@ def run_command(name: str, settings: Any, prog: str = PROG, debug: bool = False)
         >>> run_command("report", ReportSettings(directory="/nonexistent"))
         2
     """
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    package_log = logging.getLogger("ganlens")
-    package_log.addHandler(handler)
-    package_log.setLevel(logging.WARNING if getattr(settings, "quiet", False) else logging.INFO)
+    from ganlens.console import log_to_stderr
+
+    handler = log_to_stderr(quiet=getattr(settings, "quiet", False))
     try:
         code: int = pkgutil.resolve_name(COMMANDS[name].run)(settings)
         return code
@@ -194,7 +192,7 @@ def run_command(name: str, settings: Any, prog: str = PROG, debug: bool = False)
         print(f"{prog} {name}: error: {error}", file=sys.stderr)
         return 2
     finally:
-        package_log.removeHandler(handler)
+        logging.getLogger("ganlens").removeHandler(handler)
 
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:

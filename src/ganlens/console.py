@@ -11,15 +11,28 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 
-__all__ = ["HIDDEN_LINES", "HIDDEN_WARNINGS", "quiet_other_libraries"]
+__all__ = [
+    "HIDDEN_LINES",
+    "HIDDEN_WARNINGS",
+    "QuietChildProcess",
+    "log_to_stderr",
+    "quiet_other_libraries",
+]
+
+_PROCESS_GROUP_FRAME = "-" * 100 + "\ndistributed_backend="  # Fabric's banner of a group
 
 HIDDEN_LINES = {
+    # (rank-zero lines go to whichever of these loggers Lightning set last)
     "pytorch_lightning.utilities.rank_zero": (
-        "GPU available:", "TPU available:", "HPU available:", "💡 Tip:",
+        "GPU available:", "TPU available:", "HPU available:", "💡 Tip:", _PROCESS_GROUP_FRAME,
     ),
+    "lightning_fabric.utilities.rank_zero": (_PROCESS_GROUP_FRAME,),
     "lightning_fabric.utilities.seed": ("Seed set to",),
+    # one line per rank of a `--devices N` run, as its process joins the group
+    "lightning_fabric.utilities.distributed": ("Initializing distributed:",),
 }  # fmt: skip
 """Per logger, the starts of the informational lines hidden (what they say is in the config)."""
 
@@ -61,3 +74,46 @@ def quiet_other_libraries() -> None:
     for message in HIDDEN_WARNINGS:
         warnings.filterwarnings("ignore", message=message)
     os.environ.setdefault("WANDB_SILENT", "true")
+
+
+def log_to_stderr(quiet: bool = False) -> logging.Handler:
+    """Print ganlens' own log lines (``INFO`` and up, or ``WARNING`` when quiet) to stderr.
+
+    Returns:
+        The handler added to the ``ganlens`` logger (remove it when done).
+
+    Example:
+        >>> handler = log_to_stderr(quiet=True)
+        >>> logging.getLogger("ganlens").level == logging.WARNING
+        True
+        >>> logging.getLogger("ganlens").removeHandler(handler)
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    package_log = logging.getLogger("ganlens")
+    package_log.addHandler(handler)
+    package_log.setLevel(logging.WARNING if quiet else logging.INFO)
+    return handler
+
+
+class QuietChildProcess:
+    """A token that, unpickled in a new process, runs :func:`quiet_other_libraries` there.
+
+    Give it to a process launcher with the work (e.g. in the ``functools.partial`` handed to
+    Lightning Fabric's ``ddp_spawn``): a spawned process unpickles its work before the launcher
+    prints its process-group banners, so the named lines are hidden in every process. It
+    unpickles to None.
+
+    Example:
+        >>> import pickle
+        >>> pickle.loads(pickle.dumps(QuietChildProcess())) is None
+        True
+    """
+
+    def __reduce__(self) -> tuple[object, tuple[()]]:
+        """Unpickle as a call of :func:`_quiet_here`."""
+        return (_quiet_here, ())
+
+
+def _quiet_here() -> None:
+    quiet_other_libraries()

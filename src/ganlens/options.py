@@ -25,6 +25,7 @@ __all__ = [
     "DeviceOptions",
     "GeneratorOptions",
     "OutputOptions",
+    "ProcessOptions",
     "SamplingOptions",
     "SegmenterOptions",
     "Settings",
@@ -234,6 +235,33 @@ class DeviceOptions(Settings):
     def check(self) -> None:
         """The device exists on this machine."""
         check_device(self.device)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProcessOptions(DeviceOptions):
+    """How many processes share the work: one per device, launched by Lightning Fabric.
+
+    Args:
+        devices: Processes on this machine, one device each (CPU processes with --device cpu,
+            GPUs with --device cuda); each generates its share of the samples and the counts are
+            summed exactly, so the result is that of one process.
+    """
+
+    devices: int = 1
+
+    def check(self) -> None:
+        """A positive count, and as many GPUs as asked for."""
+        check_positive(devices=self.devices)
+        if self.devices == 1 or not self.device.startswith("cuda"):
+            return
+        import torch
+
+        if self.device != "cuda":
+            raise ValueError(f"--devices {self.devices} takes --device cuda (all GPUs), not "
+                             f"{self.device!r}")  # fmt: skip
+        if self.devices > torch.cuda.device_count():
+            raise ValueError(f"--devices {self.devices}: this machine has "
+                             f"{torch.cuda.device_count()} GPUs")  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -252,3 +252,24 @@ def test_a_record_without_command_settings_needs_overwrite_to_merge(copy_of_fini
     (copy_of_finished / "dissect.json").write_text(json.dumps(document))
     assert run(copy_of_finished, "--layers", "layer2") == 2
     assert "did not record its command settings" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "mode", ["iqr", pytest.param("quantile", marks=pytest.mark.slow)]
+)  # one real 2-process run in the default suite
+def test_two_processes_write_the_dissection_of_one(tmp_path, capfd, mode):
+    one, two = tmp_path / "one", tmp_path / "two"
+    extra = ["--layers", "layer4", "--threshold-mode", mode]
+    assert run(one, *extra) == 0
+    capfd.readouterr()
+    assert run(two, *extra, "--devices", "2", verbose=True) == 0  # Fabric, ddp_spawn, gloo
+    err = capfd.readouterr().err  # (the processes write to the file descriptor)
+    assert "dissecting on 2 cpu processes" in err and "layer4: " in err
+    assert "Initializing distributed" not in err and "distributed_backend" not in err
+    assert read_dissect_json(two) == read_dissect_json(one)  # the counts sum exactly
+    assert len(list((two / "images").rglob("*.png"))) == len(list((one / "images").rglob("*.png")))
+
+
+def test_devices_must_be_positive(tmp_path, capsys):
+    assert run(tmp_path, "--devices", "0") == 2
+    assert "--devices must be a positive number; got 0" in capsys.readouterr().err

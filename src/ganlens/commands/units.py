@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ganlens.options import (
     ComputeOptions,
+    ProcessOptions,
     check_choice,
     check_positive,
 )
@@ -25,7 +26,7 @@ __all__ = ["UnitsSettings", "run_units_command"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class UnitsSettings(ComputeOptions):
+class UnitsSettings(ComputeOptions, ProcessOptions):
     """Dissect generator layers and write dissect.json, unit images and an HTML report.
 
     Args:
@@ -91,8 +92,9 @@ class UnitsSettings(ComputeOptions):
             >>> sorted(UnitsSettings(threshold_mode="quantile").result_settings())[:4]
             ['images_per_unit', 'iou_mode', 'min_iou', 'quantile']
         """
-        ignored = {"layers", "out", "force", "overwrite", "quiet", "device", "batch_size",
-                   "wandb", "wandb_project", "wandb_name", "latent_size", "generator"}  # fmt: skip
+        ignored = {"layers", "out", "force", "overwrite", "quiet", "device", "devices",
+                   "batch_size", "wandb", "wandb_project", "wandb_name", "latent_size",
+                   "generator"}  # fmt: skip
         ignored |= (
             {"quantile"} if self.threshold_mode == "iqr" else {"min_iqr", "num_levels", "exact"}
         )
@@ -151,6 +153,11 @@ def kept_layers(settings: UnitsSettings, weights: str) -> dict[str, LayerDissect
 def run_units_command(settings: UnitsSettings) -> int:
     """Run ``ganlens units``; returns the exit status.
 
+    Everything that can be wrong with the settings (files, layer names, an earlier dissection in
+    ``out``) is checked here, in this process; with ``--devices N > 1``, Lightning Fabric then
+    starts N processes (``ddp_spawn``: gloo on CPUs, NCCL on GPUs) that each dissect their share
+    of the samples, and the first one writes the results.
+
     Example:
         >>> run_units_command(UnitsSettings(generator="missing.pth"))
         Traceback (most recent call last):
@@ -158,16 +165,10 @@ def run_units_command(settings: UnitsSettings) -> int:
         FileNotFoundError: generator file 'missing.pth' does not exist
     """
     import logging
-    from pathlib import Path
 
-    import torch
-
-    from ganlens.dissect.stages import DissectionOptions, make_latents, run_units
     from ganlens.hooks import get_layer
-    from ganlens.report.publish import publish_dissection
     from ganlens.sources import load_generator, load_segmenter, weights_fingerprint
 
-    log = logging.getLogger("ganlens")
     generator = load_generator(settings.generator, settings.device)
     for layer in settings.layers:
         get_layer(generator, layer)  # a wrong name fails here, listing the layers
@@ -178,6 +179,64 @@ def run_units_command(settings: UnitsSettings) -> int:
         )
     earlier = kept_layers(settings, weights_fingerprint(generator))
     segmenter = load_segmenter(settings.segmenter, settings.device)
+    if settings.devices == 1:
+        return _dissect_and_publish(settings, generator, segmenter, latent_size, earlier)
+    from functools import partial
+
+    from lightning_fabric import Fabric
+
+    from ganlens.console import QuietChildProcess
+
+    accelerator = "cuda" if settings.device.startswith("cuda") else "cpu"
+    logging.getLogger("ganlens").info("dissecting on %d %s processes", settings.devices,
+                                      accelerator)  # fmt: skip
+    fabric = Fabric(accelerator=accelerator, devices=settings.devices, strategy="ddp_spawn")
+    work = partial(_on_rank, settings=settings, latent_size=latent_size, earlier=earlier,
+                   quiet=QuietChildProcess())  # fmt: skip
+    status: int = fabric.launch(work)
+    return status
+
+
+def _on_rank(fabric: Any, settings: UnitsSettings, latent_size: int,
+             earlier: dict[str, LayerDissection], quiet: object = None) -> int:  # fmt: skip
+    """One process of a ``--devices N`` run: its share of the dissection; rank 0 writes.
+
+    ``quiet`` is the :class:`~ganlens.console.QuietChildProcess` token, already unpickled.
+    """
+    from ganlens.console import log_to_stderr
+    from ganlens.sources import load_generator, load_segmenter
+
+    log_to_stderr(quiet=settings.quiet or fabric.global_rank != 0)  # one process reports
+    device = str(fabric.device)
+    generator = load_generator(settings.generator, device)
+    segmenter = load_segmenter(settings.segmenter, device)
+    status = _dissect_and_publish(settings, generator, segmenter, latent_size, earlier,
+                                  distributed=True, writer=fabric.global_rank == 0)  # fmt: skip
+    fabric.barrier()  # the others wait until the first has written
+    return status
+
+
+def _dissect_and_publish(
+    settings: UnitsSettings,
+    generator: Any,
+    segmenter: Any,
+    latent_size: int,
+    earlier: dict[str, LayerDissection],
+    *,
+    distributed: bool = False,
+    writer: bool = True,
+) -> int:
+    """The pipeline: latents, dissection (cached), unit images, record and report."""
+    import logging
+    from pathlib import Path
+
+    import torch
+
+    from ganlens.dissect.stages import DissectionOptions, make_latents, run_units
+    from ganlens.report.publish import publish_dissection
+    from ganlens.sources import weights_fingerprint
+
+    log = logging.getLogger("ganlens")
     segmenter_id = settings.segmenter
     if isinstance(segmenter, torch.nn.Module):
         segmenter_id += ":" + weights_fingerprint(segmenter)
@@ -200,8 +259,10 @@ def run_units_command(settings: UnitsSettings) -> int:
         options=options, model=model, segmenter_id=segmenter_id, force=settings.force,
         extra_settings={"seed": settings.seed, "segmenter": settings.segmenter,
                         "command": settings.result_settings()},
-        progress=not settings.quiet,
+        progress=not settings.quiet and writer, distributed=distributed,
     )  # fmt: skip
+    if not writer:
+        return 0
     if earlier:
         log.info("kept %s from the earlier dissection in %s", ", ".join(earlier), settings.out)
         result = result.with_layers({**result.layers, **earlier})

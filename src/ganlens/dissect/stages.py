@@ -105,6 +105,11 @@ def make_latents(
     return z[:samples], (z[samples:] if held_out else None)
 
 
+def _writes(distributed: bool) -> bool:
+    """Whether this process writes: always alone, rank 0 of a distributed run."""
+    return not distributed or torch.distributed.get_rank() == 0
+
+
 def _dissect_layers(
     generator: nn.Module,
     layers: Sequence[str],
@@ -116,6 +121,7 @@ def _dissect_layers(
     cache: LayerCache,
     progress: bool,
     force: bool,
+    distributed: bool,
 ) -> DissectionResult:
     found: dict[str, DissectionResult] = {}
     for layer in layers:
@@ -132,10 +138,11 @@ def _dissect_layers(
             quantile=settings.quantile, iou_mode=settings.iou_mode,
             resolution=settings.resolution, min_iou=settings.min_iou, min_iqr=settings.min_iqr,
             num_levels=settings.num_levels, top_k=settings.top_k, progress=progress,
-            exact=settings.exact,
+            exact=settings.exact, distributed=distributed,
         )  # fmt: skip
         for layer in missing:
-            cache.save(layer, keys[layer], result)
+            if _writes(distributed):
+                cache.save(layer, keys[layer], result)
             found[layer] = result
     return found[layers[0]].with_layers({name: found[name][name] for name in layers})
 
@@ -230,6 +237,7 @@ def run_units(
     segmenter_id: str = "",
     force: bool = False,
     progress: bool = True,
+    distributed: bool = False,
 ) -> DissectionResult:
     """Dissect ``layers`` (cached under ``out/cache``) and draw their units into ``out/images``.
 
@@ -247,6 +255,9 @@ def run_units(
         segmenter_id: Identity of the segmenter for the cache key (e.g. its weights hash).
         force: Recompute every stage, ignoring the cache.
         progress: Show progress bars.
+        distributed: Split the dissection over the processes of the initialised
+            ``torch.distributed`` group (every process must call this); only rank 0 writes
+            the cache and draws the units, the others return the dissection without images.
 
     Returns:
         The dissection, with each drawn unit's ``image`` path relative to ``out``.
@@ -282,9 +293,10 @@ def run_units(
     }
     keys = {layer: cache_key(layer=layer, **identity) for layer in layers}
     cache = LayerCache(out / "cache")
-    result = _dissect_layers(
-        generator, layers, segmenter, probe, held_out, options, keys, cache, progress, force
-    )
+    result = _dissect_layers(generator, layers, segmenter, probe, held_out, options, keys, cache,
+                             progress, force, distributed)  # fmt: skip
+    if not _writes(distributed):
+        return result
     images = _draw_units(generator, result, probe, out, options, keys, progress, force)
     drawn = {
         name: replace(layer, units=tuple(
