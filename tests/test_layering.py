@@ -2,9 +2,9 @@
 
 Layers, bottom to top (a module may import its own layer or lower ones, never higher ones, and
 imports between modules of one layer must not form a cycle):
-io, images, lazy, settings, options, hooks, charts, data -> functional, models, segment ->
-metrics, training -> dissect, ace, applications, sources -> callbacks, report, paint ->
-commands, fit -> cli.
+io, images, lazy, settings, options, console, processes, hooks, charts, data -> functional,
+models, segment -> metrics, training -> dissect, ace, applications, sources -> callbacks, report,
+paint -> commands, fit -> cli.
 """
 
 import ast
@@ -20,7 +20,19 @@ from fresh_imports import failures_of_each_alone
 
 PACKAGE = Path(__file__).parents[1] / "src" / "ganlens"
 LAYERS = [
-    {"<root>", "io", "images", "lazy", "settings", "options", "console", "hooks", "charts", "data"},
+    {
+        "<root>",
+        "io",
+        "images",
+        "lazy",
+        "settings",
+        "options",
+        "console",
+        "processes",
+        "hooks",
+        "charts",
+        "data",
+    },
     {"functional", "models", "segment"},
     {"metrics", "training"},
     {"dissect", "ace", "applications", "sources"},

@@ -165,8 +165,10 @@ def run_units_command(settings: UnitsSettings) -> int:
         FileNotFoundError: generator file 'missing.pth' does not exist
     """
     import logging
+    from functools import partial
 
     from ganlens.hooks import get_layer
+    from ganlens.processes import run_on_devices
     from ganlens.sources import load_generator, load_segmenter, weights_fingerprint
 
     generator = load_generator(settings.generator, settings.device)
@@ -178,55 +180,30 @@ def run_units_command(settings: UnitsSettings) -> int:
             f"--latent-size is needed: {settings.generator!r} has no latent_size attribute"
         )
     earlier = kept_layers(settings, weights_fingerprint(generator))
-    segmenter = load_segmenter(settings.segmenter, settings.device)
-    if settings.devices == 1:
-        return _dissect_and_publish(settings, generator, segmenter, latent_size, earlier)
-    from functools import partial
-
-    from lightning_fabric import Fabric
-
-    from ganlens.console import QuietChildProcess
-
-    accelerator = "cuda" if settings.device.startswith("cuda") else "cpu"
-    logging.getLogger("ganlens").info("dissecting on %d %s processes", settings.devices,
-                                      accelerator)  # fmt: skip
-    fabric = Fabric(accelerator=accelerator, devices=settings.devices, strategy="ddp_spawn")
-    work = partial(_on_rank, settings=settings, latent_size=latent_size, earlier=earlier,
-                   quiet=QuietChildProcess())  # fmt: skip
-    status: int = fabric.launch(work)
-    return status
-
-
-def _on_rank(fabric: Any, settings: UnitsSettings, latent_size: int,
-             earlier: dict[str, LayerDissection], quiet: object = None) -> int:  # fmt: skip
-    """One process of a ``--devices N`` run: its share of the dissection; rank 0 writes.
-
-    ``quiet`` is the :class:`~ganlens.console.QuietChildProcess` token, already unpickled.
-    """
-    from ganlens.console import log_to_stderr
-    from ganlens.sources import load_generator, load_segmenter
-
-    log_to_stderr(quiet=settings.quiet or fabric.global_rank != 0)  # one process reports
-    device = str(fabric.device)
-    generator = load_generator(settings.generator, device)
-    segmenter = load_segmenter(settings.segmenter, device)
-    status = _dissect_and_publish(settings, generator, segmenter, latent_size, earlier,
-                                  distributed=True, writer=fabric.global_rank == 0)  # fmt: skip
-    fabric.barrier()  # the others wait until the first has written
-    return status
+    segmenter = load_segmenter(settings.segmenter, settings.device)  # a bad one fails here
+    models: tuple[Any, Any] | None = (generator, segmenter)
+    if settings.devices > 1:  # each process loads its own, on its device
+        logging.getLogger("ganlens").info("dissecting on %d %s processes", settings.devices,
+                                          settings.device)  # fmt: skip
+        models = None
+    work = partial(_dissect_and_publish, settings, latent_size, earlier, models)
+    return run_on_devices(work, settings.devices, settings.device, settings.quiet)
 
 
 def _dissect_and_publish(
     settings: UnitsSettings,
-    generator: Any,
-    segmenter: Any,
     latent_size: int,
     earlier: dict[str, LayerDissection],
+    models: tuple[Any, Any] | None,
     *,
-    distributed: bool = False,
-    writer: bool = True,
+    device: str,
+    writer: bool,
+    distributed: bool,
 ) -> int:
-    """The pipeline: latents, dissection (cached), unit images, record and report."""
+    """The pipeline in one process: load, latents, dissection, unit images, record and report.
+
+    ``models`` are the generator and segmenter already loaded (one process), or None.
+    """
     import logging
     from pathlib import Path
 
@@ -234,9 +211,15 @@ def _dissect_and_publish(
 
     from ganlens.dissect.stages import DissectionOptions, make_latents, run_units
     from ganlens.report.publish import publish_dissection
-    from ganlens.sources import weights_fingerprint
+    from ganlens.sources import load_generator, load_segmenter, weights_fingerprint
 
     log = logging.getLogger("ganlens")
+    if models is None:
+        models = (
+            load_generator(settings.generator, device),
+            load_segmenter(settings.segmenter, device),
+        )
+    generator, segmenter = models
     segmenter_id = settings.segmenter
     if isinstance(segmenter, torch.nn.Module):
         segmenter_id += ":" + weights_fingerprint(segmenter)
