@@ -110,3 +110,16 @@ def test_compare_command_on_planted_checkpoints(tmp_path, caplog):
     assert run_compare(again) == 0
     redone = json.loads((tmp_path / "again" / "compare.json").read_text())
     assert redone["layers"] == document["layers"]
+
+
+@pytest.mark.slow  # two spawned processes (about 15 s)
+def test_compare_on_two_processes_equals_one(tmp_path):
+    common = {"a": "factories:checkpoint_a", "b": "factories:checkpoint_b",
+              "segmenter": "factories:segmenter", "layers": ["layer1"], "samples": 64,
+              "quiet": True}  # fmt: skip
+    assert run_compare(CompareSettings(**common, out=str(tmp_path / "one"))) == 0
+    assert run_compare(CompareSettings(**common, out=str(tmp_path / "two"), devices=2)) == 0
+    one, two = (json.loads((tmp_path / n / "compare.json").read_text()) for n in ("one", "two"))
+    assert two["layers"] == one["layers"] and two["layers"][0]["lineage"]["changed"]
+    for name in ("a_dissection.json", "b_dissection.json"):
+        assert (tmp_path / "two" / name).read_text() == (tmp_path / "one" / name).read_text()

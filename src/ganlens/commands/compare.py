@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ganlens.options import (
-    DeviceOptions,
     OutputOptions,
+    ProcessOptions,
     SamplingOptions,
     SegmenterOptions,
     WandbOptions,
@@ -40,7 +40,7 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, kw_only=True)
 class CompareSettings(
-    SegmenterOptions, DeviceOptions, SamplingOptions, OutputOptions, WandbOptions
+    SegmenterOptions, ProcessOptions, SamplingOptions, OutputOptions, WandbOptions
 ):
     """Compare two generators or dissections: interpretable units per layer and category.
 
@@ -81,7 +81,8 @@ class CompareSettings(
             raise ValueError("--layers must name at least one layer; got []")
 
 
-def _side(source: str, s: CompareSettings, segmenter: Any, out: Path, name: str, seed: int) -> Any:
+def _side(source: str, s: CompareSettings, segmenter: Any, out: Path, name: str, seed: int,
+          device: str, writer: bool, distributed: bool) -> Any:  # fmt: skip
     from ganlens.applications.compare import is_dissection
     from ganlens.dissect.quick import quick_dissection
     from ganlens.dissect.record import read_dissection
@@ -90,13 +91,32 @@ def _side(source: str, s: CompareSettings, segmenter: Any, out: Path, name: str,
 
     if is_dissection(source):
         return read_dissection(source)
-    generator = load_generator(source, s.device)
+    generator = load_generator(source, device)
     result = quick_dissection(
         generator, list(s.layers), segmenter, s.samples, seed=seed,
-        threshold_mode=s.threshold_mode, batch_size=s.batch_size, progress=not s.quiet,
+        threshold_mode=s.threshold_mode, batch_size=s.batch_size,
+        progress=not s.quiet and writer, distributed=distributed,
     )  # fmt: skip
-    atomic_write_text(out / f"{name}_dissection.json", json.dumps(result.to_dict(), indent=1))
+    if writer:
+        atomic_write_text(out / f"{name}_dissection.json", json.dumps(result.to_dict(), indent=1))
     return result
+
+
+def _check_sides(s: CompareSettings) -> None:
+    """Load what a ``--devices N`` run will load, here, so a mistake is one line before it."""
+    from ganlens.applications.compare import is_dissection
+    from ganlens.dissect.record import read_dissection
+    from ganlens.hooks import get_layer
+    from ganlens.sources import load_generator, load_segmenter
+
+    load_segmenter(s.segmenter, s.device)
+    for source in (s.a, s.b):
+        if is_dissection(source):
+            read_dissection(source)
+        else:
+            generator = load_generator(source, s.device)
+            for layer in s.layers:
+                get_layer(generator, layer)
 
 
 def run_compare(settings: CompareSettings) -> int:
@@ -117,18 +137,35 @@ def run_compare(settings: CompareSettings) -> int:
         ...
         ValueError: ... 'layer99' ...
     """
+    from functools import partial
+
+    from ganlens.processes import run_on_devices
+
+    started = time.perf_counter()
+    if settings.devices > 1:
+        _check_sides(settings)
+        _log.info("dissecting on %d %s processes", settings.devices, settings.device)
+    work = partial(_compare, settings, started)
+    return run_on_devices(work, settings.devices, settings.device, settings.quiet)
+
+
+def _compare(s: CompareSettings, started: float, *, device: str, writer: bool,
+             distributed: bool) -> int:  # fmt: skip
+    """The comparison in one process (rank 0 of several writes)."""
     from ganlens.applications.compare import compare_dissections, is_dissection, layer_units
     from ganlens.applications.pictures import compare_chart, lineage_picture, save_png
     from ganlens.io import atomic_write_text
     from ganlens.sources import load_segmenter
 
-    s, started = settings, time.perf_counter()
     out = Path(s.out)
     out.mkdir(parents=True, exist_ok=True)
     needs_segmenter = not (is_dissection(s.a) and is_dissection(s.b))
-    segmenter = load_segmenter(s.segmenter, s.device) if needs_segmenter else None
+    segmenter = load_segmenter(s.segmenter, device) if needs_segmenter else None
     seed_b = s.seed if s.seed_b is None else s.seed_b
-    a, b = _side(s.a, s, segmenter, out, "a", s.seed), _side(s.b, s, segmenter, out, "b", seed_b)
+    a = _side(s.a, s, segmenter, out, "a", s.seed, device, writer, distributed)
+    b = _side(s.b, s, segmenter, out, "b", seed_b, device, writer, distributed)
+    if not writer:
+        return 0
     units_a, units_b = layer_units(a), layer_units(b)
     layers = [n for n in s.layers if n in units_a and n in units_b]
     if not layers:

@@ -31,6 +31,7 @@ def quick_dissection(
     latent_size: int | None = None,
     batch_size: int = 64,
     progress: bool = False,
+    distributed: bool = False,
 ) -> DissectionResult:
     """Dissect ``layers`` on ``samples`` probe latents (and as many held out in iqr mode).
 
@@ -44,6 +45,8 @@ def quick_dissection(
         latent_size: D, when the generator has no ``latent_size`` attribute.
         batch_size: Samples per forward pass.
         progress: Show progress bars.
+        distributed: Split the samples over the initialised ``torch.distributed`` group (every
+            process calls this and gets the whole result).
 
     Returns:
         The :class:`~ganlens.dissect.DissectionResult`.
@@ -66,5 +69,5 @@ def quick_dissection(
     probe, held_out = make_latents(size, samples, seed, threshold_mode == "iqr")
     return dissect(
         generator, layers, segmenter, probe, held_out, batch_size=batch_size,
-        threshold_mode=threshold_mode, progress=progress,
+        threshold_mode=threshold_mode, progress=progress, distributed=distributed,
     )  # fmt: skip
