@@ -79,8 +79,10 @@ def quiet_other_libraries() -> None:
 def log_to_stderr(quiet: bool = False) -> logging.Handler:
     """Print ganlens' own log lines (``INFO`` and up, or ``WARNING`` when quiet) to stderr.
 
+    Called again in the same process, it changes the level and keeps the one handler.
+
     Returns:
-        The handler added to the ``ganlens`` logger (remove it when done).
+        The handler on the ``ganlens`` logger (remove it when done).
 
     Example:
         >>> handler = log_to_stderr(quiet=True)
@@ -88,12 +90,19 @@ def log_to_stderr(quiet: bool = False) -> logging.Handler:
         True
         >>> logging.getLogger("ganlens").removeHandler(handler)
     """
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
     package_log = logging.getLogger("ganlens")
-    package_log.addHandler(handler)
     package_log.setLevel(logging.WARNING if quiet else logging.INFO)
+    for existing in package_log.handlers:  # called again in one process: one handler still
+        if isinstance(existing, _StderrHandler):
+            return existing
+    handler = _StderrHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    package_log.addHandler(handler)
     return handler
+
+
+class _StderrHandler(logging.StreamHandler):
+    """The handler of :func:`log_to_stderr` (told apart from a user's own handlers)."""
 
 
 class QuietChildProcess:

@@ -245,13 +245,16 @@ class ProcessOptions(DeviceOptions):
         devices: Processes on this machine, one device each (CPU processes with --device cpu,
             GPUs with --device cuda); each generates its share of the samples and the counts are
             summed exactly, so the result is that of one process.
+        num_nodes: Machines, each running this command under torchrun or srun with the same
+            --devices (the launcher sets the ranks).
     """
 
     devices: int = 1
+    num_nodes: int = 1
 
     def check(self) -> None:
-        """A positive count, and as many GPUs as asked for."""
-        check_positive(devices=self.devices)
+        """Positive counts, and as many GPUs as asked for."""
+        check_positive(devices=self.devices, num_nodes=self.num_nodes)
         if self.devices == 1 or not self.device.startswith("cuda"):
             return
         import torch

@@ -4,20 +4,26 @@ A command with ``--devices N`` checks its settings in the calling process, then 
 to :func:`run_on_devices`: with N > 1, Fabric's ``ddp_spawn`` strategy starts N processes joined
 in a ``torch.distributed`` group (gloo between CPU processes, NCCL between GPUs), each runs the
 work on its own device, and the streaming metrics inside (``sync_on_compute``) sum their states
-over the group. Only the first process (rank 0) writes files and prints; the others wait for it
-at a barrier. With N = 1 the work runs here, in this process. Fabric is the launcher: ganlens
-starts no processes of its own.
+over the group. Only the first process (global rank 0) writes files and prints; the others wait
+for it at a barrier. With one device the work runs here, in this process.
+
+Under a launcher that starts the processes itself (``torchrun``, SLURM's ``srun``: one command
+per node or per device, as Lightning detects them), nothing is spawned: this process joins the
+group the launcher describes (``ddp`` strategy; ``--devices`` per node and ``--num-nodes`` must
+match it, Fabric checks). Fabric is the launcher or joins one: ganlens starts no processes of
+its own.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from ganlens.console import QuietChildProcess, log_to_stderr
 
-__all__ = ["Work", "run_on_devices"]
+__all__ = ["Work", "launched_externally", "run_on_devices"]
 
 Work = Callable[..., int]
 """``work(device=..., writer=..., distributed=...) -> int``, picklable (a module-level function
@@ -25,19 +31,38 @@ or a ``functools.partial`` of one): called in every process with its device, whe
 (rank 0) and whether a process group splits the samples."""
 
 
-def run_on_devices(work: Work, devices: int = 1, device: str = "cpu", quiet: bool = False) -> int:
-    """Run ``work`` in ``devices`` processes and return the first process's exit status.
+def launched_externally() -> bool:
+    """Whether ``torchrun`` or SLURM started this process as one rank of a group.
+
+    Example:
+        >>> launched_externally()  # a plain interpreter
+        False
+    """
+    from lightning_fabric.plugins.environments.slurm import SLURMEnvironment
+    from lightning_fabric.plugins.environments.torchelastic import TorchElasticEnvironment
+
+    return TorchElasticEnvironment.detect() or SLURMEnvironment.detect()
+
+
+def run_on_devices(
+    work: Work, devices: int = 1, device: str = "cpu", quiet: bool = False, num_nodes: int = 1
+) -> int:
+    """Run ``work`` in ``devices`` processes (per node) and return this process's exit status.
 
     Args:
-        work: Called as ``work(device=..., writer=..., distributed=...)``; with ``devices > 1``
-            inside an initialised process group, so code given ``distributed=True`` splits its
-            samples over the processes.
-        devices: How many processes (1: this one).
+        work: Called as ``work(device=..., writer=..., distributed=...)``; with several
+            processes inside an initialised process group, so code given ``distributed=True``
+            splits its samples over them.
+        devices: Processes per node (1 and one node, without a launcher: this process alone).
         device: ``"cpu"`` or a CUDA device (``"cuda"``: one GPU per process).
         quiet: No messages from rank 0 either (the others never print).
+        num_nodes: Nodes; more than one needs a launcher (``torchrun``, ``srun``) per node.
 
     Returns:
-        What ``work`` returned in rank 0.
+        What ``work`` returned in rank 0 (spawned), or in this process (under a launcher).
+
+    Raises:
+        ValueError: If ``num_nodes > 1`` without a launcher.
 
     Example:
         >>> def work(device, writer, distributed):
@@ -47,12 +72,17 @@ def run_on_devices(work: Work, devices: int = 1, device: str = "cpu", quiet: boo
         cpu True False
         0
     """
-    if devices == 1:
+    external = launched_externally()
+    if devices * num_nodes == 1 and not external:
         return work(device=device, writer=True, distributed=False)
+    if num_nodes > 1 and not external:
+        raise ValueError(f"--num-nodes {num_nodes} needs a launcher that starts the command on "
+                         "every node (torchrun or srun; see the README)")  # fmt: skip
     from lightning_fabric import Fabric
 
     accelerator = "cuda" if device.startswith("cuda") else "cpu"
-    fabric = Fabric(accelerator=accelerator, devices=devices, strategy="ddp_spawn")
+    fabric = Fabric(accelerator=accelerator, devices=devices, num_nodes=num_nodes,
+                    strategy="ddp" if external else "ddp_spawn")  # fmt: skip
     rank_work = partial(_rank, work=work, quiet=quiet, token=QuietChildProcess())
     status: int = fabric.launch(rank_work)
     return status
@@ -65,6 +95,8 @@ def _rank(fabric: Any, work: Work, quiet: bool, token: object = None) -> int:
     """
     log_to_stderr(quiet=quiet or fabric.global_rank != 0)
     writer = fabric.global_rank == 0
+    logging.getLogger("ganlens").info("running on %d processes (%s)", fabric.world_size,
+                                      fabric.device.type)  # fmt: skip
     status = work(device=str(fabric.device), writer=writer, distributed=True)
     fabric.barrier()  # the others wait until the first has written
     return status

@@ -264,7 +264,7 @@ def test_two_processes_write_the_dissection_of_one(tmp_path, capfd, mode):
     capfd.readouterr()
     assert run(two, *extra, "--devices", "2", verbose=True) == 0  # Fabric, ddp_spawn, gloo
     err = capfd.readouterr().err  # (the processes write to the file descriptor)
-    assert "dissecting on 2 cpu processes" in err and "layer4: " in err
+    assert "running on 2 processes (cpu)" in err and "layer4: " in err
     assert "Initializing distributed" not in err and "distributed_backend" not in err
     assert read_dissect_json(two) == read_dissect_json(one)  # the counts sum exactly
     assert len(list((two / "images").rglob("*.png"))) == len(list((one / "images").rglob("*.png")))
@@ -273,3 +273,34 @@ def test_two_processes_write_the_dissection_of_one(tmp_path, capfd, mode):
 def test_devices_must_be_positive(tmp_path, capsys):
     assert run(tmp_path, "--devices", "0") == 2
     assert "--devices must be a positive number; got 0" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # two torchrun "nodes" of one process each (about 30 s)
+def test_two_nodes_under_torchrun_write_the_dissection_of_one(finished, tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "out"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def node(rank: int) -> subprocess.Popen[str]:
+        torchrun = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--node_rank",
+                    str(rank), "--nproc-per-node", "1", "--master_addr", "127.0.0.1",
+                    "--master_port", str(port)]  # fmt: skip
+        command = [*torchrun, "dissect.py", *ARGS, "--out", str(out), "--num-nodes", "2"]
+        return subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+    nodes = [node(0), node(1)]
+    errors = [node.communicate(timeout=600)[1] for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], errors
+    assert read_dissect_json(out) == read_dissect_json(finished)
+
+
+def test_several_nodes_without_a_launcher_is_one_line(tmp_path, capsys):
+    assert run(tmp_path, "--num-nodes", "2") == 2
+    assert "--num-nodes 2 needs a launcher" in capsys.readouterr().err

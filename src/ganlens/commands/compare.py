@@ -142,11 +142,11 @@ def run_compare(settings: CompareSettings) -> int:
     from ganlens.processes import run_on_devices
 
     started = time.perf_counter()
-    if settings.devices > 1:
+    if settings.devices * settings.num_nodes > 1:
         _check_sides(settings)
-        _log.info("dissecting on %d %s processes", settings.devices, settings.device)
     work = partial(_compare, settings, started)
-    return run_on_devices(work, settings.devices, settings.device, settings.quiet)
+    return run_on_devices(work, settings.devices, settings.device, settings.quiet,
+                          settings.num_nodes)  # fmt: skip
 
 
 def _compare(s: CompareSettings, started: float, *, device: str, writer: bool,

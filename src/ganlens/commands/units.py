@@ -92,7 +92,7 @@ class UnitsSettings(ComputeOptions, ProcessOptions):
             >>> sorted(UnitsSettings(threshold_mode="quantile").result_settings())[:4]
             ['images_per_unit', 'iou_mode', 'min_iou', 'quantile']
         """
-        ignored = {"layers", "out", "force", "overwrite", "quiet", "device", "devices",
+        ignored = {"layers", "out", "force", "overwrite", "quiet", "device", "devices", "num_nodes",
                    "batch_size", "wandb", "wandb_project", "wandb_name", "latent_size",
                    "generator"}  # fmt: skip
         ignored |= (
@@ -164,7 +164,6 @@ def run_units_command(settings: UnitsSettings) -> int:
         ...
         FileNotFoundError: generator file 'missing.pth' does not exist
     """
-    import logging
     from functools import partial
 
     from ganlens.hooks import get_layer
@@ -182,12 +181,11 @@ def run_units_command(settings: UnitsSettings) -> int:
     earlier = kept_layers(settings, weights_fingerprint(generator))
     segmenter = load_segmenter(settings.segmenter, settings.device)  # a bad one fails here
     models: tuple[Any, Any] | None = (generator, segmenter)
-    if settings.devices > 1:  # each process loads its own, on its device
-        logging.getLogger("ganlens").info("dissecting on %d %s processes", settings.devices,
-                                          settings.device)  # fmt: skip
+    if settings.devices * settings.num_nodes > 1:  # each process loads its own, on its device
         models = None
     work = partial(_dissect_and_publish, settings, latent_size, earlier, models)
-    return run_on_devices(work, settings.devices, settings.device, settings.quiet)
+    return run_on_devices(work, settings.devices, settings.device, settings.quiet,
+                          settings.num_nodes)  # fmt: skip
 
 
 def _dissect_and_publish(
