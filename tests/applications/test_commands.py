@@ -114,3 +114,22 @@ def test_context_ranking_from_a_dissection_folder(tmp_path):
         rank_units(str(tmp_path), "layer4", "tree", "ace")
     with pytest.raises(ValueError, match="ranking 'ace' needs a dissection folder"):
         rank_units(None, "layer4", "door", "ace")
+
+
+@pytest.mark.slow  # two spawned processes (about 15 s)
+def test_context_on_two_processes_equals_one(tmp_path):
+    common = {"generator": "ganlens.applications.planted:PlantedContextGenerator",
+              "segmenter": "ganlens.applications.planted:LabelImageSegmenter", "layer": "layer1",
+              "concept": "door", "top_n": 1, "samples": 4, "k_samples": 32,
+              "dissect_samples": 32, "radius": 0, "spacing": 2, "show_images": 2,
+              "quiet": True}  # fmt: skip
+    assert run_context(ContextSettings(**common, out=str(tmp_path / "one"))) == 0
+    assert run_context(ContextSettings(**common, out=str(tmp_path / "two"), devices=2)) == 0
+    one, two = (json.loads((tmp_path / n / "context.json").read_text()) for n in ("one", "two"))
+    assert two["ranking"] == one["ranking"] and two["cells_tried"] == one["cells_tried"]
+    for a, b in zip(two["table"], one["table"], strict=True):
+        assert {k: v for k, v in a.items() if k != "mean_added"} == {
+            k: v for k, v in b.items() if k != "mean_added"
+        }
+        assert a["mean_added"] == pytest.approx(b["mean_added"], abs=1e-9)  # summation order
+    assert (tmp_path / "two" / "context_grid.png").is_file()

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from ganlens.functional.causal_effect import _insertion_constant_update
 from ganlens.metrics.causal_effect import generate_presence
+from ganlens.metrics.distributed import process_share, summed_over_processes
 from ganlens.metrics.unit_level import UNIT_LEVEL, UnitLevel
 
 __all__ = ["InsertionStatistics", "insertion_statistics", "latent_batches"]
@@ -54,6 +55,8 @@ class InsertionAccumulator:
 
     Args:
         level: Quantile level of the ``quantile`` statistic, in (0, 1).
+        distributed: Sum the statistics over the process group in :meth:`result` (every
+            process calls it and gets the statistics of all processes' featuremaps).
 
     Raises:
         ValueError: If ``level`` is not in (0, 1).
@@ -65,9 +68,9 @@ class InsertionAccumulator:
         [1.0, 1.0, 1.0]
     """
 
-    def __init__(self, level: float = UNIT_LEVEL) -> None:
-        self.quantiles = UnitLevel(level)  # checks level
-        self.level = level
+    def __init__(self, level: float = UNIT_LEVEL, distributed: bool = False) -> None:
+        self.quantiles = UnitLevel(level, distributed)  # checks level
+        self.level, self.distributed = level, distributed
         self.sums: Tensor | None = None
         self.weight = torch.zeros((), dtype=torch.float64)
         self.cells = 0
@@ -84,9 +87,12 @@ class InsertionAccumulator:
         """The statistics so far; ``mean`` is zero when the concept never appeared."""
         if self.sums is None:
             raise ValueError("no featuremaps have been added")
-        mean = (self.sums / self.weight.clamp(min=1e-12)).float()
+        sums, weight, cells = self.sums, self.weight, torch.tensor(float(self.cells))
+        if self.distributed:
+            sums, weight, cells = (summed_over_processes(t) for t in (sums, weight, cells))
+        mean = (sums / weight.clamp(min=1e-12)).float()
         quantile = self.quantiles.compute()
-        return InsertionStatistics(mean, quantile, self.level, float(self.weight) / self.cells)
+        return InsertionStatistics(mean, quantile, self.level, float(weight) / float(cells))
 
 
 def latent_batches(
@@ -118,6 +124,7 @@ def insertion_statistics(
     batch_size: int = 32,
     resolution: int | None = None,
     progress: bool = False,
+    distributed: bool = False,
 ) -> InsertionStatistics:
     """Insertion levels of every unit of ``layer`` for ``concept``, over ``latents``.
 
@@ -131,6 +138,8 @@ def insertion_statistics(
         batch_size: Samples per forward pass.
         resolution: Segmentation side (default the image size).
         progress: Show a tqdm bar.
+        distributed: Each process of the initialised group takes its contiguous share of
+            ``latents``; every process gets the statistics of all of them.
 
     Returns:
         :class:`InsertionStatistics`.
@@ -143,8 +152,10 @@ def insertion_statistics(
         >>> [round(v, 2) for v in stats.mean[g.causal_units].tolist()]  # E[m | m > 1/2] = 3/4
         [0.75, 0.75, 0.75]
     """
-    accumulator = InsertionAccumulator(level)
-    for _, batch in latent_batches(latents, batch_size, "insertion constant", progress):
+    accumulator = InsertionAccumulator(level, distributed)
+    share = process_share(latents.shape[0], distributed)
+    mine = latents[share.start : share.stop]
+    for _, batch in latent_batches(mine, batch_size, "insertion constant", progress):
         with torch.no_grad():
             presence, features = generate_presence(
                 generator, segmenter, batch, layer, concept, variants=("hard",),

@@ -32,6 +32,7 @@ from ganlens.applications.artifacts import progress_bar
 from ganlens.dissect.record import fold_ace, read_dissection
 from ganlens.functional.causal_effect import cell_windows
 from ganlens.hooks import Intervention, intervene, module_device, trace
+from ganlens.metrics.distributed import process_share, summed_over_processes
 
 __all__ = ["ContextTable", "context_labels", "insertion_in_context", "iou_ranking", "rank_units"]
 
@@ -107,6 +108,34 @@ class ContextTable:
             self.successes[label] = self.successes.get(label, 0) + int((chosen >= min_added).sum())
             self.added[label] = self.added.get(label, 0.0) + float(chosen.sum())
 
+    def summed_over_processes(self) -> ContextTable:
+        """The counts summed over the process group (maps kept as they are).
+
+        Example:
+            >>> table = ContextTable(("-", "sky"))
+            >>> table.add(torch.tensor([1]), torch.tensor([0.5]), 0.1)
+            >>> table.summed_over_processes().cells  # without a process group: the same
+            {1: 1}
+        """
+        size = len(self.names)
+
+        def dense(counts: dict[int, Any], dtype: torch.dtype) -> Tensor:
+            values = torch.zeros(size, dtype=dtype)
+            for label, value in counts.items():
+                values[label] = value
+            return summed_over_processes(values)
+
+        cells = dense(self.cells, torch.long)
+        successes, added = dense(self.successes, torch.long), dense(self.added, torch.float64)
+        present = [int(label) for label in cells.nonzero().view(-1).tolist()]
+        return ContextTable(
+            self.names,
+            {label: int(cells[label]) for label in present},
+            {label: int(successes[label]) for label in present},
+            {label: float(added[label]) for label in present},
+            self.maps,
+        )
+
     def rows(self) -> list[dict[str, Any]]:
         """One row per context: cells, successes, success rate, mean added; most cells first."""
         rows = [
@@ -139,6 +168,7 @@ def insertion_in_context(
     keep_maps: int = 8,
     batch_size: int = 64,
     progress: bool = False,
+    distributed: bool = False,
 ) -> ContextTable:
     """Insert ``units`` at every (``spacing``-th) cell of every image; tabulate by context.
 
@@ -157,6 +187,9 @@ def insertion_in_context(
         keep_maps: Images whose maps are kept for pictures.
         batch_size: Samples per forward pass.
         progress: Show a progress bar.
+        distributed: Each process of the initialised group edits its contiguous share of
+            ``latents`` and the tables are summed, so every process gets the whole table; the
+            maps are those of each process's own first images (rank 0's are the set's first).
 
     Returns:
         :class:`ContextTable`.
@@ -185,6 +218,8 @@ def insertion_in_context(
     table = ContextTable(tuple(vocabulary.names))
     device = module_device(generator)
     kept: dict[str, list[Tensor]] = {"images": [], "context": [], "added": []}
+    share = process_share(latents.shape[0], distributed)
+    latents = latents[share.start : share.stop]
     starts = range(0, latents.shape[0], batch_size)
     for start in progress_bar(starts, f"insert {concept}", progress):
         z = latents[start : start + batch_size].to(device)
@@ -211,7 +246,7 @@ def insertion_in_context(
             kept["context"].append(context.cpu())
             kept["added"].append(added)
     table.maps = {key: torch.cat(values)[:keep_maps] for key, values in kept.items() if values}
-    return table
+    return table.summed_over_processes() if distributed else table
 
 
 def rank_units(

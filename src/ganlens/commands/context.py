@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from ganlens.options import (
     ComputeOptions,
+    ProcessOptions,
     check_at_least,
     check_choice,
     check_dissection,
@@ -37,7 +38,7 @@ RANKINGS = ("auto", "ace", "iou")
 
 
 @dataclass(frozen=True, kw_only=True)
-class ContextSettings(ComputeOptions):
+class ContextSettings(ComputeOptions, ProcessOptions):
     """Insert a concept's top units at every feature cell and see where the concept appears.
 
     GAN Dissection, section 4.4 (Fig. 11-12): the effect of inserting units depends on the
@@ -113,15 +114,11 @@ def run_context(settings: ContextSettings) -> int:
         ...
         ValueError: --concept must be one of ...; got 'unicorn'
     """
-    import torch
+    from functools import partial
 
-    from ganlens.ace.insertion import insertion_statistics
-    from ganlens.applications.context import insertion_in_context, iou_ranking, rank_units
-    from ganlens.applications.loading import generator_latent_size
-    from ganlens.applications.pictures import context_chart, context_grid, save_png
-    from ganlens.dissect.quick import quick_dissection
+    from ganlens.applications.context import rank_units
     from ganlens.hooks import get_layer
-    from ganlens.io import atomic_write_text
+    from ganlens.processes import run_on_devices
     from ganlens.sources import load_generator, load_segmenter
 
     s, started = settings, time.perf_counter()
@@ -133,6 +130,30 @@ def run_context(settings: ContextSettings) -> int:
             f"--concept must be one of {', '.join(segmenter.vocabulary.names[1:])}; "
             f"got {s.concept!r}"
         )
+    rank_units(s.dissection, s.layer, s.concept, s.ranking)  # a missing ranking fails here
+    several = s.devices * s.num_nodes > 1  # then each process loads its own, on its device
+    models = None if several else (generator, segmenter)
+    work = partial(_context, s, started, models)
+    return run_on_devices(work, s.devices, s.device, s.quiet, s.num_nodes)
+
+
+def _context(s: ContextSettings, started: float, models: tuple[Any, Any] | None, *, device: str,
+             writer: bool, distributed: bool) -> int:  # fmt: skip
+    """The application in one process (rank 0 of several writes)."""
+    import torch
+
+    from ganlens.ace.insertion import insertion_statistics
+    from ganlens.applications.context import insertion_in_context, iou_ranking, rank_units
+    from ganlens.applications.loading import generator_latent_size
+    from ganlens.applications.pictures import context_chart, context_grid, save_png
+    from ganlens.dissect.quick import quick_dissection
+    from ganlens.io import atomic_write_text
+    from ganlens.sources import load_generator, load_segmenter
+
+    if models is None:
+        models = load_generator(s.generator, device), load_segmenter(s.segmenter, device)
+    generator, segmenter = models
+    shown = not s.quiet and writer
     seeded = torch.Generator().manual_seed(s.seed)
     z = torch.randn(s.samples + s.k_samples, generator_latent_size(generator), generator=seeded)
     images_z, k_z = torch.split(z, [s.samples, s.k_samples])
@@ -140,7 +161,7 @@ def run_context(settings: ContextSettings) -> int:
     if ranked is None:
         result = quick_dissection(
             generator, s.layer, segmenter, s.dissect_samples, seed=s.seed,
-            batch_size=s.batch_size, progress=not s.quiet,
+            batch_size=s.batch_size, progress=shown, distributed=distributed,
         )  # fmt: skip
         column = result[s.layer].iou_table[:, result.concept_names.index(s.concept)]  # [U]
         ranked = (iou_ranking(column), "quick-iou")
@@ -152,7 +173,8 @@ def run_context(settings: ContextSettings) -> int:
         s.concept,
         k_z,
         batch_size=s.batch_size,
-        progress=not s.quiet,
+        progress=shown,
+        distributed=distributed,
     )
     k = statistics.mean[units]
     table = insertion_in_context(
@@ -169,8 +191,11 @@ def run_context(settings: ContextSettings) -> int:
         context_layers=s.context_layers,
         keep_maps=s.show_images,
         batch_size=s.batch_size,
-        progress=not s.quiet,
+        progress=shown,
+        distributed=distributed,
     )
+    if not writer:
+        return 0
     out = Path(s.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = table.rows()

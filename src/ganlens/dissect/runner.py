@@ -52,7 +52,7 @@ from ganlens.functional.information_quality import iqr_top_fractions
 from ganlens.functional.unit_concept_iou import IOU_MODES
 from ganlens.functional.unit_labels import UnitConceptIoUResult
 from ganlens.hooks import get_layer, module_device, trace
-from ganlens.metrics.distributed import all_reduce_sum
+from ganlens.metrics.distributed import all_reduce_sum, process_share
 from ganlens.metrics.top_activations import TopActivations
 from ganlens.metrics.unit_concept_iou import UnitConceptIoU
 from ganlens.metrics.unit_quantile import UnitQuantile
@@ -108,18 +108,6 @@ def _progress(items: Sequence[int], description: str, enabled: bool) -> Iterable
     return bar
 
 
-def _share(count: int, distributed: bool) -> range:
-    """The sample positions this process dissects: all, or its contiguous share of ``count``."""
-    if not distributed:
-        return range(count)
-    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
-        raise ValueError("distributed=True needs an initialised torch.distributed process group")
-    rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
-    if count < world:
-        raise ValueError(f"each of the {world} processes needs a sample; got {count} latents")
-    return range(rank * count // world, (rank + 1) * count // world)
-
-
 def _generate(
     generator: nn.Module,
     layers: list[str],
@@ -136,7 +124,7 @@ def _generate(
     the whole latent set, also when this process handles only its share.
     """
     device = module_device(generator)
-    share = _share(latents.shape[0], distributed)
+    share = process_share(latents.shape[0], distributed)
     starts = range(share.start, share.stop, batch_size)
     for start in _progress(starts, description, progress):
         z = latents[start : min(start + batch_size, share.stop)].to(device)
@@ -286,7 +274,7 @@ def dissect(
         )
     if resolution is not None and resolution < 1:
         raise ValueError(f"resolution must be a positive int or None; got {resolution}")
-    _share(1 << 30, distributed)  # fail early without a process group
+    process_share(1 << 30, distributed)  # fail early without a process group
     _check_latents(latents_probe, "latents_probe")
     if latents_threshold is not None:
         _check_latents(latents_threshold, "latents_threshold")

@@ -12,7 +12,46 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["all_reduce_sum"]
+__all__ = ["all_reduce_sum", "process_share", "summed_over_processes"]
+
+
+def process_share(count: int, distributed: bool) -> range:
+    """The sample positions this process handles: all, or its contiguous share of ``count``.
+
+    Raises:
+        ValueError: If ``distributed`` without an initialised process group, or fewer samples
+            than processes.
+
+    Example:
+        >>> process_share(5, distributed=False)
+        range(0, 5)
+    """
+    if not distributed:
+        return range(count)
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        raise ValueError("distributed=True needs an initialised torch.distributed process group")
+    rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+    if count < world:
+        raise ValueError(f"each of the {world} processes needs a sample; got {count} latents")
+    return range(rank * count // world, (rank + 1) * count // world)
+
+
+def summed_over_processes(tensor: Tensor) -> Tensor:
+    """``tensor`` summed over the process group (itself without one), on its own device.
+
+    The all-reduce runs where the backend needs it (the current GPU for NCCL).
+
+    Example:
+        >>> summed_over_processes(torch.tensor([1.0, 2.0]))
+        tensor([1., 2.])
+    """
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return tensor
+    nccl = torch.distributed.get_backend() == "nccl"
+    where = torch.device("cuda", torch.cuda.current_device()) if nccl else tensor.device
+    reduced = tensor.to(where).clone()
+    torch.distributed.all_reduce(reduced)
+    return reduced.to(tensor.device)
 
 
 def all_reduce_sum(tensor: Tensor, group: Any | None = None) -> list[Tensor]:

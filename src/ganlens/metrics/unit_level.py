@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from ganlens.hooks import module_device, trace
+from ganlens.metrics.distributed import all_reduce_sum
 from ganlens.metrics.unit_quantile import UnitQuantile
 
 __all__ = ["UNIT_LEVEL", "UnitLevel", "unit_levels"]
@@ -27,11 +28,13 @@ UNIT_LEVEL = 0.99
 class UnitLevel:
     """Stream featuremaps into each unit's ``level``-quantile activation over all cells.
 
-    The histogram (a :class:`~ganlens.metrics.UnitQuantile` of ``U`` units, not synchronised
-    across processes) is made on the device of the first featuremaps, with their unit count.
+    The histogram (a :class:`~ganlens.metrics.UnitQuantile` of ``U`` units) is made on the
+    device of the first featuremaps, with their unit count.
 
     Args:
         level: Quantile level, in (0, 1) (default 0.99: the 99th percentile).
+        distributed: Sum the histogram over the process group on :meth:`compute` (every
+            process calls it and gets the level of all processes' featuremaps).
 
     Raises:
         ValueError: If ``level`` is not in (0, 1).
@@ -44,10 +47,10 @@ class UnitLevel:
         tensor([9900.])
     """
 
-    def __init__(self, level: float = UNIT_LEVEL) -> None:
+    def __init__(self, level: float = UNIT_LEVEL, distributed: bool = False) -> None:
         if not 0.0 < level < 1.0:
             raise ValueError(f"level must lie in (0, 1); got {level}")
-        self.level = level
+        self.level, self.distributed = level, distributed
         self.quantiles: UnitQuantile | None = None
 
     def update(self, features: Tensor) -> None:
@@ -60,8 +63,9 @@ class UnitLevel:
             if features.ndim != 4:
                 raise ValueError(f"features must be [N, U, h, w]; got {list(features.shape)}")
             self.quantiles = UnitQuantile(
-                features.shape[1], 1.0 - self.level, sync_on_compute=False
-            ).to(features.device)
+                features.shape[1], 1.0 - self.level, sync_on_compute=self.distributed,
+                dist_sync_fn=all_reduce_sum,
+            ).to(features.device)  # fmt: skip
         self.quantiles.update(features)
 
     def compute(self) -> Tensor:
