@@ -133,3 +133,25 @@ def test_context_on_two_processes_equals_one(tmp_path):
         }
         assert a["mean_added"] == pytest.approx(b["mean_added"], abs=1e-9)  # summation order
     assert (tmp_path / "two" / "context_grid.png").is_file()
+
+
+@pytest.mark.slow  # two spawned processes (about 20 s)
+def test_artifacts_on_two_processes_equal_one(tmp_path):
+    common = {"generator": ARTIFACT_TOY, "layer": "layer1", "samples": 24, "top_k": 6,
+              "real": 24, "quality": "swd", "repair_quality": ["fsd", "swd"], "repair_units": 2,
+              "control": True, "show_units": 2, "quiet": True}  # fmt: skip
+    assert run_artifacts(ArtifactsSettings(**common, out=str(tmp_path / "one"))) == 0
+    assert run_artifacts(ArtifactsSettings(**common, out=str(tmp_path / "two"), devices=2)) == 0
+    one, two = (json.loads((tmp_path / n / "artifacts.json").read_text()) for n in ("one", "two"))
+    assert [u["unit"] for u in two["scores"]["units"]] == [
+        u["unit"] for u in one["scores"]["units"]
+    ]
+    assert [u["top_samples"] for u in two["scores"]["units"]] == [
+        u["top_samples"] for u in one["scores"]["units"]
+    ]
+    for a, b in zip(two["scores"]["units"], one["scores"]["units"], strict=True):
+        assert a["score"] == pytest.approx(b["score"], rel=1e-6)
+    for kind in ("values", "control"):
+        for name, values in one["repair"][kind].items():
+            assert two["repair"][kind][name] == pytest.approx(values, rel=1e-6)
+    assert two["repair"]["units"] == one["repair"]["units"]

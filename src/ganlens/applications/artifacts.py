@@ -26,6 +26,7 @@ from torch import Tensor, nn
 
 from ganlens.applications.quality import QualityMeasure
 from ganlens.hooks import Intervention, intervene, module_device, trace
+from ganlens.metrics.distributed import process_share, rank_and_world, summed_over_processes
 from ganlens.metrics.top_activations import TopActivations
 
 __all__ = ["ArtifactScores", "artifact_scores", "generate", "progress_bar"]
@@ -104,6 +105,22 @@ def generate(
         yield start, images, features  # outside the blocks: no hooks or no_grad leak to callers
 
 
+def _in_place(mine: Tensor, share: range, count: int) -> Tensor:
+    """Every process's rows: this one's ``[len(share), ...]`` put at their place among ``count``.
+
+    Summed over the processes, each adding zeros elsewhere, so the sum is exact.
+
+    Example:
+        >>> _in_place(torch.ones(2, 3), range(0, 2), 2).shape  # alone: its rows
+        torch.Size([2, 3])
+    """
+    if len(share) == count:
+        return mine
+    whole = torch.zeros(count, *mine.shape[1:], dtype=mine.dtype, device=mine.device)
+    whole[share.start : share.stop] = mine
+    return summed_over_processes(whole)
+
+
 @dataclass(frozen=True)
 class ArtifactScores:
     """Per-unit artifact scores (higher = the unit's top samples look less real).
@@ -167,6 +184,7 @@ def artifact_scores(
     seed: int = 0,
     batch_size: int = 64,
     progress: bool = False,
+    distributed: bool = False,
 ) -> ArtifactScores:
     """Score every unit of ``layer`` by the quality of its ``top_k`` samples among ``latents``.
 
@@ -182,6 +200,9 @@ def artifact_scores(
         seed: Seed of the random reference subset.
         batch_size: Samples per forward pass.
         progress: Show progress bars.
+        distributed: Each process of the initialised group generates and describes its
+            contiguous share of ``latents`` and scores every world-size-th unit; the
+            descriptors and scores are summed into place, so every process gets all of them.
 
     Returns:
         :class:`ArtifactScores`.
@@ -206,9 +227,10 @@ def artifact_scores(
         raise ValueError(f"top_k must lie in 2..{limit} (samples and real images); got {top_k}")
     top: TopActivations | None = None
     descriptors = []
+    share = process_share(count, distributed)
     for start, images, features in generate(
         generator,
-        latents,
+        latents[share.start : share.stop],
         layer,
         batch_size=batch_size,
         description="artifact scores",
@@ -218,24 +240,26 @@ def artifact_scores(
         if features.ndim != 4:
             raise ValueError(f"layer {layer!r} must output [N, U, h, w]; got {features.shape}")
         if top is None:
-            top = TopActivations(features.shape[1], top_k, sync_on_compute=False)
+            top = TopActivations(features.shape[1], top_k, sync_on_compute=distributed)
             top = top.to(features.device)
-        top.update(features, torch.arange(start, start + features.shape[0]))
+        first = share.start + start  # global sample ids
+        top.update(features, torch.arange(first, first + features.shape[0]))
         descriptors.append(measure.describe(images))
     assert top is not None
-    fake = torch.cat(descriptors)  # [N, ...]
+    fake = _in_place(torch.cat(descriptors), share, count)  # [N, ...]
     real = measure.describe(real_images)
     real_set = real[:top_k] if measure.equal_sizes else real
     indices = top.compute().indices.cpu()  # [U, k]
-    scores = [
-        measure.distance(real_set, fake[indices[unit]])
-        for unit in progress_bar(range(indices.shape[0]), "score units", progress)
-    ]
+    rank, world = rank_and_world(distributed)
+    values = torch.zeros(indices.shape[0], dtype=torch.float64)
+    for unit in progress_bar(range(rank, indices.shape[0], world), "score units", progress):
+        values[unit] = measure.distance(real_set, fake[indices[unit]])
+    values = summed_over_processes(values) if distributed else values
+    scores = values.tolist()
     chosen = torch.randperm(count, generator=torch.Generator().manual_seed(seed))[:top_k]
     floor = None
     if floor_images is not None:
         floor = measure.distance(real_set, measure.describe(floor_images[:top_k]))
-    values = torch.tensor(scores, dtype=torch.float64)
     ranking = sorted(range(len(scores)), key=lambda u: (-scores[u], u))
     return ArtifactScores(
         layer,

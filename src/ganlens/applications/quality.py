@@ -85,7 +85,9 @@ def frechet_distance(real: Tensor, fake: Tensor) -> float:
         raise ValueError(f"need >= 2 samples per set; got {real.shape[0]} and {fake.shape[0]}")
     from torchmetrics.image.fid import FrechetInceptionDistance
 
-    metric = FrechetInceptionDistance(_GivenFeatures(real.shape[1])).to(real.device)
+    # a local distance: never synced, also inside a process group (ranks measure other sets)
+    metric = FrechetInceptionDistance(_GivenFeatures(real.shape[1]), sync_on_compute=False)
+    metric = metric.to(real.device)
     metric.update(real.double(), real=True)
     metric.update(fake.double().to(real.device), real=False)
     return float(metric.compute())

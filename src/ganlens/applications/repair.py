@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from ganlens.applications.artifacts import generate, progress_bar
 from ganlens.applications.quality import QualityMeasure
+from ganlens.metrics.distributed import rank_and_world, summed_over_processes
 
 __all__ = ["RepairCurve", "repair_curve"]
 
@@ -91,6 +92,7 @@ def repair_curve(
     seed: int = 0,
     batch_size: int = 64,
     progress: bool = False,
+    distributed: bool = False,
 ) -> RepairCurve:
     """Ablate the first n units of ``ranking`` for n = 0..max_units and measure image quality.
 
@@ -107,6 +109,8 @@ def repair_curve(
         seed: Seed of the control's order.
         batch_size: Samples per forward pass.
         progress: Show progress bars.
+        distributed: Each process of the initialised group measures every world-size-th
+            point of the curves; the values are summed into place, so every process gets all.
 
     Returns:
         :class:`RepairCurve`.
@@ -148,7 +152,10 @@ def repair_curve(
         kind: {name: [] for name in by_name} for kind in orders
     }
     steps = [(kind, n) for kind in orders for n in range(max_units + 1) if kind == "values" or n]
-    for kind, n in progress_bar(steps, "repair curve", progress):
+    rank, world = rank_and_world(distributed)
+    measured = torch.zeros(len(steps), len(by_name), dtype=torch.float64)  # [steps, measures]
+    for step in progress_bar(range(rank, len(steps), world), "repair curve", progress):
+        kind, n = steps[step]
         images = torch.cat(
             [
                 batch.cpu()
@@ -157,7 +164,10 @@ def repair_curve(
                 )
             ]
         )  # [N, 3, H, W]
-        for name, value in _measure_all(by_name, real, images).items():
+        measured[step] = torch.tensor(list(_measure_all(by_name, real, images).values()))
+    measured = summed_over_processes(measured) if distributed else measured
+    for (kind, _), row in zip(steps, measured.tolist(), strict=True):
+        for name, value in zip(by_name, row, strict=True):
             series[kind][name].append(value)
     if control:  # n = 0 is the same generator for both orders
         for name in by_name:

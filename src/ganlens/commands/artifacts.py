@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ganlens.options import (
     ComputeOptions,
+    ProcessOptions,
     check_at_least,
     check_choice,
     check_dissection,
@@ -45,7 +46,7 @@ REAL_WORLD_SEED = 12345
 
 
 @dataclass(frozen=True, kw_only=True)
-class ArtifactsSettings(ComputeOptions):
+class ArtifactsSettings(ComputeOptions, ProcessOptions):
     """Find the units that cause visual artifacts and repair the generator by ablating them.
 
     GAN Dissection, section 4.3: each unit's artifact score is the image quality of its
@@ -147,6 +148,24 @@ def run_artifacts(settings: ArtifactsSettings) -> int:
         ...
         ValueError: ... 'layer99' ...
     """
+    from functools import partial
+
+    from ganlens.hooks import get_layer
+    from ganlens.processes import run_on_devices
+    from ganlens.sources import load_generator
+
+    s, started = settings, time.perf_counter()
+    generator = load_generator(s.generator, s.device)
+    get_layer(generator, s.layer)
+    _unit_concepts(s.dissection, s.layer)  # an unreadable dissection fails here
+    several = s.devices * s.num_nodes > 1  # then each process loads its own, on its device
+    work = partial(_artifacts, s, started, None if several else generator)
+    return run_on_devices(work, s.devices, s.device, s.quiet, s.num_nodes)
+
+
+def _artifacts(s: ArtifactsSettings, started: float, generator: Any, *, device: str,
+               writer: bool, distributed: bool) -> int:  # fmt: skip
+    """The application in one process (rank 0 of several writes)."""
     import torch
 
     from ganlens.applications.artifacts import artifact_scores
@@ -154,23 +173,21 @@ def run_artifacts(settings: ArtifactsSettings) -> int:
     from ganlens.applications.pictures import repair_chart, sample_rows, save_png
     from ganlens.applications.quality import quality_measure
     from ganlens.applications.repair import repair_curve
-    from ganlens.hooks import get_layer
     from ganlens.io import atomic_write_text
     from ganlens.sources import load_generator
 
-    s, started = settings, time.perf_counter()
-    generator = load_generator(s.generator, s.device)
-    get_layer(generator, s.layer)
+    generator = generator if generator is not None else load_generator(s.generator, device)
     concepts = _unit_concepts(s.dissection, s.layer)
+    shown_bars = not s.quiet and writer
     seeded = torch.Generator().manual_seed(s.seed)
     latents = torch.randn(s.samples, generator_latent_size(generator), generator=seeded)
     with torch.no_grad():
-        resolution = int(generator(latents[:1].to(s.device)).shape[-1])
+        resolution = int(generator(latents[:1].to(device)).shape[-1])
     repair_count = min(s.real, s.samples)
     real = real_scene_images(s.real, resolution, REAL_WORLD_SEED)
     floor = real_scene_images(max(repair_count, s.top_k), resolution, REAL_WORLD_SEED, s.real)
     measure = quality_measure(
-        s.quality, device=s.device, inception_weights=s.inception_weights, seed=s.seed
+        s.quality, device=device, inception_weights=s.inception_weights, seed=s.seed
     )
     scores = artifact_scores(
         generator,
@@ -182,12 +199,13 @@ def run_artifacts(settings: ArtifactsSettings) -> int:
         floor_images=floor,
         seed=s.seed,
         batch_size=s.batch_size,
-        progress=not s.quiet,
+        progress=shown_bars,
+        distributed=distributed,
     )
     seconds = {"scores": time.perf_counter() - started}
     names = list(dict.fromkeys(s.repair_quality))
     measures = [
-        quality_measure(n, device=s.device, inception_weights=s.inception_weights, seed=s.seed)
+        quality_measure(n, device=device, inception_weights=s.inception_weights, seed=s.seed)
         for n in names
     ]
     n_max = min(s.repair_units, len(scores.ranking))
@@ -203,9 +221,12 @@ def run_artifacts(settings: ArtifactsSettings) -> int:
         control=s.control,
         seed=s.seed,
         batch_size=s.batch_size,
-        progress=not s.quiet,
+        progress=shown_bars,
+        distributed=distributed,
     )
     seconds["repair"] = time.perf_counter() - started - seconds["scores"]
+    if not writer:
+        return 0
     out = Path(s.out)
     out.mkdir(parents=True, exist_ok=True)
     worst = scores.ranking[: s.show_units]

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["all_reduce_sum", "process_share", "summed_over_processes"]
+__all__ = ["all_reduce_sum", "process_share", "rank_and_world", "summed_over_processes"]
 
 
 def process_share(count: int, distributed: bool) -> range:
@@ -34,6 +34,18 @@ def process_share(count: int, distributed: bool) -> range:
     if count < world:
         raise ValueError(f"each of the {world} processes needs a sample; got {count} latents")
     return range(rank * count // world, (rank + 1) * count // world)
+
+
+def rank_and_world(distributed: bool) -> tuple[int, int]:
+    """This process's rank and the group's size (0 and 1 when not distributed).
+
+    Example:
+        >>> rank_and_world(distributed=False)
+        (0, 1)
+    """
+    if not distributed:
+        return 0, 1
+    return torch.distributed.get_rank(), torch.distributed.get_world_size()
 
 
 def summed_over_processes(tensor: Tensor) -> Tensor:
