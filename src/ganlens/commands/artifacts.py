@@ -157,8 +157,9 @@ def run_artifacts(settings: ArtifactsSettings) -> int:
     s, started = settings, time.perf_counter()
     generator = load_generator(s.generator, s.device)
     get_layer(generator, s.layer)
-    _unit_concepts(s.dissection, s.layer)  # an unreadable dissection fails here
     several = s.devices * s.num_nodes > 1  # then each process loads its own, on its device
+    if several:
+        _unit_concepts(s.dissection, s.layer)  # an unreadable dissection fails before the spawn
     work = partial(_artifacts, s, started, None if several else generator)
     return run_on_devices(work, s.devices, s.device, s.quiet, s.num_nodes)
 

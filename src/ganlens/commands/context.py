@@ -130,8 +130,9 @@ def run_context(settings: ContextSettings) -> int:
             f"--concept must be one of {', '.join(segmenter.vocabulary.names[1:])}; "
             f"got {s.concept!r}"
         )
-    rank_units(s.dissection, s.layer, s.concept, s.ranking)  # a missing ranking fails here
     several = s.devices * s.num_nodes > 1  # then each process loads its own, on its device
+    if several:
+        rank_units(s.dissection, s.layer, s.concept, s.ranking)  # fails before the spawn
     models = None if several else (generator, segmenter)
     work = partial(_context, s, started, models)
     return run_on_devices(work, s.devices, s.device, s.quiet, s.num_nodes)
