@@ -5,7 +5,9 @@ networks, reset at every phase change; one critic step and one generator step pe
 block and the real images fade in together; an exponential moving average of the generator
 (0.999) is what samples and metrics use. Growth is driven by a checkpointed count of real images
 shown (``images_shown``), and latents and penalty weights come from a module-owned random
-generator whose state is checkpointed, so a resumed run continues bit-exactly.
+generator whose state is checkpointed, so a resumed run continues bit-exactly. Under DDP
+``images_shown`` counts the images of every process (the schedule is in global images), and
+each process keeps its own share of one draw from that stream, so the ranks' fakes differ.
 
 GPU efficiency: the step never waits for the device (the counters have host-side mirrors, and
 latents drawn on the host are copied from pinned memory without blocking); ``split_batches`` trains
@@ -21,7 +23,7 @@ together.)
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from functools import partial
 from typing import Any
@@ -184,6 +186,18 @@ class ProgressiveGAN(pl.LightningModule):
         z = torch.randn(count, self.hparams["latent_size"], generator=self.noise)
         return self._to_device(z)
 
+    def _step_noise(self, draw: Callable[[int], Tensor], count: int) -> Tensor:
+        """This process's ``count`` rows of one draw of ``count * world_size`` from the stream.
+
+        Under DDP every process draws the whole step's noise and keeps its own contiguous share,
+        so the ranks' fakes differ while their streams stay equal (rank 0's checkpointed state
+        resumes every rank), and one process draws what a one-process run with the same global
+        batch draws.
+        """
+        trainer = self._trainer
+        world, rank = (trainer.world_size, trainer.global_rank) if trainer else (1, 0)
+        return self._to_device(draw(count * world)[rank * count : (rank + 1) * count])
+
     def on_fit_start(self) -> None:
         """Switch the networks to channels-last memory when asked to."""
         if self.channels_last:
@@ -235,10 +249,15 @@ class ProgressiveGAN(pl.LightningModule):
         critic = partial(self.discriminator, alpha=stage.alpha)
 
         self.toggle_optimizer(opt_d)
+        latent_size = self.hparams["latent_size"]
+
+        def latents(n: int) -> Tensor:
+            return torch.randn(n, latent_size, generator=self.noise)
+
         with torch.no_grad():
-            fake = render(self.latents(count))  # [N, 3, r, r]
+            fake = render(self._step_noise(latents, count))  # [N, 3, r, r]
         real_scores, fake_scores = critic(real), critic(fake)
-        mix = self._to_device(torch.rand(count, generator=self.noise))
+        mix = self._step_noise(lambda n: torch.rand(n, generator=self.noise), count)  # [N]
         penalty = gradient_penalty(critic, real, fake, mix, self.hparams["gp_target"])
         d_loss = critic_loss(
             real_scores, fake_scores, penalty, self.hparams["gp_weight"], self.hparams["drift"]
@@ -249,15 +268,16 @@ class ProgressiveGAN(pl.LightningModule):
         self.untoggle_optimizer(opt_d)
 
         self.toggle_optimizer(opt_g)
-        g_loss = generator_loss(critic(render(self.latents(count))))
+        g_loss = generator_loss(critic(render(self._step_noise(latents, count))))
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(g_loss)
         opt_g.step()
         self.untoggle_optimizer(opt_g)
 
         self._update_ema()
-        self.images_shown += count
-        self._shown += count
+        shown = count * (self._trainer.world_size if self._trainer else 1)  # by every process
+        self.images_shown += shown
+        self._shown += shown
         after = self.stage
         for generator in (self.generator, self.generator_ema):
             generator.set_stage(after.resolution, after.alpha)
