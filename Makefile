@@ -36,11 +36,12 @@ lint: $(STAMP)  ## ruff, formatting and mypy
 	$(BIN)/mypy
 
 test: lint  ## lint, then the test suite (doctests of src/ included; slow tests excluded), one
-            ## worker per core (pytest-xdist), one torch thread each: two threads per worker stall
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q -n auto
+            ## worker per core (pytest-xdist, work stealing: long tests do not queue behind one
+            ## worker), one torch thread each: two threads per worker stall
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q -n auto --dist worksteal
 
 test-all: lint  ## every test, slow ones included
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q -n auto -m "slow or not slow"
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q -n auto --dist worksteal -m "slow or not slow"
 
 bench: $(STAMP)  ## benchmarks; copy their figures into benchmarks/BENCHMARKS.md
 	$(BIN)/python benchmarks/scene_throughput.py

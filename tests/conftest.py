@@ -13,6 +13,19 @@ os.environ["WANDB_MODE"] = "offline"  # tests never reach the network
 os.environ.setdefault("WANDB_SILENT", "true")
 
 
+@pytest.fixture(autouse=True)
+def no_wandb_run_outlives_its_test():
+    """Finish a W&B run a test left open (``WandbLogger`` never finishes its run).
+
+    An open run is process-global: the next ``wandb.init`` in the same worker returns it instead
+    of starting a run in its own folder, so tests would depend on the order xdist gives them.
+    """
+    yield
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and getattr(wandb, "run", None) is not None:
+        wandb.finish()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if torch.cuda.is_available():
         return
