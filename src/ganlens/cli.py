@@ -32,6 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ganlens.processes import ProcessFailure
+
 __all__ = ["COMMANDS", "Command", "build_parser", "console", "main", "run_command"]
 
 PROG = "ganlens"
@@ -191,6 +193,11 @@ def run_command(name: str, settings: Any, prog: str = PROG, debug: bool = False)
             raise
         print(f"{prog} {name}: error: {error}", file=sys.stderr)
         return 2
+    except ProcessFailure as error:  # the process's own traceback stays behind --debug
+        if debug:
+            raise
+        print(f"{prog} {name}: error: {error} (--debug shows its traceback)", file=sys.stderr)
+        return 1
     finally:
         logging.getLogger("ganlens").removeHandler(handler)
 

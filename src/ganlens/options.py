@@ -247,14 +247,17 @@ class ProcessOptions(DeviceOptions):
             summed exactly, so the result is that of one process.
         num_nodes: Machines, each running this command under torchrun or srun with the same
             --devices (the launcher sets the ranks).
+        timeout: Seconds a process waits for the others (at a sync or the final barrier) before
+            the job stops; a process that raises or dies stops the job at once.
     """
 
     devices: int = 1
     num_nodes: int = 1
+    timeout: float = 1800.0
 
     def check(self) -> None:
         """Positive counts, and as many GPUs as asked for."""
-        check_positive(devices=self.devices, num_nodes=self.num_nodes)
+        check_positive(devices=self.devices, num_nodes=self.num_nodes, timeout=self.timeout)
         if self.devices == 1 or not self.device.startswith("cuda"):
             return
         import torch

@@ -161,7 +161,8 @@ def run_artifacts(settings: ArtifactsSettings) -> int:
     if several:
         _unit_concepts(s.dissection, s.layer)  # an unreadable dissection fails before the spawn
     work = partial(_artifacts, s, started, None if several else generator)
-    return run_on_devices(work, s.devices, s.device, s.quiet, s.num_nodes)
+    return run_on_devices(work, s.devices, s.device, s.quiet, s.num_nodes,
+                          s.timeout)  # fmt: skip
 
 
 def _artifacts(s: ArtifactsSettings, started: float, generator: Any, *, device: str,

@@ -146,7 +146,7 @@ def run_compare(settings: CompareSettings) -> int:
         _check_sides(settings)
     work = partial(_compare, settings, started)
     return run_on_devices(work, settings.devices, settings.device, settings.quiet,
-                          settings.num_nodes)  # fmt: skip
+                          settings.num_nodes, settings.timeout)  # fmt: skip
 
 
 def _compare(s: CompareSettings, started: float, *, device: str, writer: bool,

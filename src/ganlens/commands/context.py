@@ -135,7 +135,8 @@ def run_context(settings: ContextSettings) -> int:
         rank_units(s.dissection, s.layer, s.concept, s.ranking)  # fails before the spawn
     models = None if several else (generator, segmenter)
     work = partial(_context, s, started, models)
-    return run_on_devices(work, s.devices, s.device, s.quiet, s.num_nodes)
+    return run_on_devices(work, s.devices, s.device, s.quiet, s.num_nodes,
+                          s.timeout)  # fmt: skip
 
 
 def _context(s: ContextSettings, started: float, models: tuple[Any, Any] | None, *, device: str,

@@ -185,7 +185,7 @@ def run_units_command(settings: UnitsSettings) -> int:
         models = None
     work = partial(_dissect_and_publish, settings, latent_size, earlier, models)
     return run_on_devices(work, settings.devices, settings.device, settings.quiet,
-                          settings.num_nodes)  # fmt: skip
+                          settings.num_nodes, settings.timeout)  # fmt: skip
 
 
 def _dissect_and_publish(
