@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from ganlens.hooks import Intervention, get_layer, intervene, layer_names, trace
+from ganlens.hooks import Intervention, get_layer, intervene, layer_names, layers_run, trace
 
 X = torch.tensor([[1.0, 2.0], [3.0, 4.0]])  # the input image, [H, W]
 
@@ -220,3 +220,33 @@ def test_unit_indices_must_be_integers(units):
 def test_integer_tensors_and_numpy_style_ints_are_unit_indices():
     assert Intervention("layer1", units=torch.tensor([1, 2])).units.tolist() == [1, 2]
     assert Intervention("layer1", units=(0,)).units.tolist() == [0]
+
+
+class Bordered(nn.Module):
+    """A 'generator' whose one layer renders a 2-pixel border around a 4 x 4 image region."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = nn.Identity()
+
+    def featuremap_margin(self, layer: str) -> int:
+        return 2 if layer == "layer" else 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer(x)
+
+
+def test_a_layer_with_a_margin_is_traced_and_edited_without_it():
+    model, x = Bordered(), torch.arange(64.0).reshape(1, 1, 8, 8) + 1
+    with trace(model, "layer") as features:
+        model(x)
+    assert torch.equal(features["layer"], x[..., 2:6, 2:6])  # the image region only
+    assert layers_run(model, ["layer"], x)[0] == ["layer"]
+    corner = torch.zeros(4, 4, dtype=torch.bool)
+    corner[0, 0] = True  # the first cell of the image region
+    with intervene(model, Intervention("layer", mask=corner)):
+        edited = model(x)
+    changed = (edited != x).nonzero().tolist()
+    assert changed == [[0, 0, 2, 2]]  # that cell, shifted past the border, and nothing else
+    with intervene(model, Intervention("layer", mask=torch.ones(8, 8))):  # a full-size mask
+        assert bool(model(x).eq(0).all())

@@ -11,6 +11,11 @@ with ``register_forward_hook`` on entry and always removed on exit, also when an
 escapes; ``forward`` is never replaced. Hooks run in the order they were opened: a trace opened
 inside an :func:`intervene` block records the edited output, one opened outside it the original.
 
+Featuremaps with a margin (StyleGAN3's layers render a border around the image region) are
+seen without it everywhere: a model that says how wide a layer's margin is
+(``model.featuremap_margin(layer)``, in pixels per side) is traced with the border cropped,
+and masks given at the cropped size are padded with zeros (the border is left alone).
+
 (Over 300 lines: tracing and intervening share one forward-hook mechanism and its checks.)
 """
 
@@ -29,6 +34,7 @@ from torch.utils.hooks import RemovableHandle
 
 __all__ = [
     "Intervention",
+    "featuremap_margin",
     "get_layer",
     "intervene",
     "layer_names",
@@ -58,6 +64,27 @@ def module_device(module: nn.Module) -> torch.device:
     for tensor in (*module.parameters(), *module.buffers()):
         return tensor.device
     return torch.device("cpu")
+
+
+def featuremap_margin(model: nn.Module, layer: str) -> int:
+    """Pixels per side of ``layer``'s output outside the image region (0 for most models).
+
+    Read from ``model.featuremap_margin(layer)`` when the model has that method.
+
+    Example:
+        >>> featuremap_margin(nn.Linear(2, 2), "anything")
+        0
+    """
+    method = getattr(model, "featuremap_margin", None)
+    return int(method(layer)) if callable(method) else 0
+
+
+def _without_margin(tensor: Tensor, margin: int) -> Tensor:
+    """``[..., H - 2m, W - 2m]``: the image region of a ``[..., H, W]`` featuremap."""
+    if margin <= 0:
+        return tensor
+    height, width = tensor.shape[-2:]
+    return tensor[..., margin : height - margin, margin : width - margin]
 
 
 def get_layer(model: nn.Module, name: str) -> nn.Module:
@@ -107,7 +134,8 @@ def trace(
 
     Yields:
         A dict from layer name to its latest output ``[N, U, ...]`` (a layer called twice in
-        one pass keeps the second output); filled while the model runs inside the block.
+        one pass keeps the second output), without the layer's margin
+        (:func:`featuremap_margin`); filled while the model runs inside the block.
 
     Raises:
         ValueError: If a layer name is unknown (before anything is registered).
@@ -121,11 +149,12 @@ def trace(
     """
     names = [layers] if isinstance(layers, str) else list(layers)
     modules = [get_layer(model, name) for name in names]
+    margins = {name: featuremap_margin(model, name) for name in names}
     outputs: dict[str, Tensor] = {}
 
     def recorder(name: str) -> Any:
         def hook(module: nn.Module, inputs: Any, output: Any) -> None:
-            tensor = _as_tensor_output(name, output)
+            tensor = _without_margin(_as_tensor_output(name, output), margins[name])
             tensor = tensor.detach() if detach else tensor
             outputs[name] = tensor.clone() if clone else tensor
 
@@ -223,8 +252,12 @@ class Intervention:
         if self.mask is not None and self.mask.dtype != torch.bool:
             _check_unit_interval("mask", self.mask)
 
-    def apply(self, output: Tensor) -> Tensor:
-        """The edited output for a layer output ``[N, U, *spatial]``."""
+    def apply(self, output: Tensor, margin: int = 0) -> Tensor:
+        """The edited output for a layer output ``[N, U, *spatial]``.
+
+        A ``mask`` may cover only the region inside a border of ``margin`` pixels per side;
+        the border is then left unedited.
+        """
         if output.dim() < 2:
             raise ValueError(
                 f"layer {self.layer!r} output must be [N, U, ...]; got {tuple(output.shape)}"
@@ -233,7 +266,7 @@ class Intervention:
         shape = (1, count) + (1,) * (output.dim() - 2)
         alpha = self._per_unit("alpha", self.alpha, count, output).reshape(shape)
         value = self._per_unit("value", self.value, count, output).reshape(shape)
-        gate = alpha if self.mask is None else alpha * self._mask_for(output)
+        gate = alpha if self.mask is None else alpha * self._mask_for(output, margin)
         return output + gate * (value - output)  # == (1 - gate) * r + gate * value
 
     def _per_unit(self, what: str, given: float | Tensor, count: int, output: Tensor) -> Tensor:
@@ -260,10 +293,13 @@ class Intervention:
         base = torch.zeros(count, dtype=output.dtype, device=output.device)
         return base.index_put((units.to(output.device),), full)  # differentiable in `full`
 
-    def _mask_for(self, output: Tensor) -> Tensor:
+    def _mask_for(self, output: Tensor, margin: int = 0) -> Tensor:
         """The mask as ``[N or 1, 1, *spatial]`` in the output's dtype and device."""
         assert self.mask is not None
         mask, spatial = self.mask, tuple(output.shape[2:])
+        inner = tuple(size - 2 * margin for size in spatial)
+        if margin > 0 and len(spatial) == 2 and tuple(mask.shape[-2:]) == inner:
+            mask = torch.nn.functional.pad(mask.float(), (margin,) * 4)  # the border: no edit
         extra = mask.dim() - len(spatial)
         fits = (
             len(spatial) > 0
@@ -322,8 +358,10 @@ def intervene(model: nn.Module, *interventions: Intervention) -> Iterator[None]:
     modules = [get_layer(model, edit.layer) for edit in interventions]
 
     def editor(edit: Intervention) -> Any:
+        margin = featuremap_margin(model, edit.layer)
+
         def hook(module: nn.Module, inputs: Any, output: Any) -> Tensor:
-            return edit.apply(_as_tensor_output(edit.layer, output))
+            return edit.apply(_as_tensor_output(edit.layer, output), margin)
 
         return hook
 
