@@ -94,6 +94,11 @@ COMMANDS: dict[str, Command] = {
         "ganlens.commands.compare:run_compare",
         "compare two checkpoints or dissections: units per layer and category, lineage",
     ),
+    "layers": Command(
+        "ganlens.commands.layers:LayersSettings",
+        "ganlens.commands.layers:run_layers_command",
+        "list a generator's layers and their output shapes, to choose --layers",
+    ),
     "summary": Command(
         "ganlens.commands.summary:SummarySettings",
         "ganlens.commands.summary:run_summary_command",

@@ -35,6 +35,7 @@ from torch.utils.hooks import RemovableHandle
 __all__ = [
     "Intervention",
     "featuremap_margin",
+    "featuremap_shapes",
     "get_layer",
     "intervene",
     "layer_names",
@@ -189,6 +190,37 @@ def layers_run(model: nn.Module, layers: Sequence[str], *inputs: Any) -> tuple[l
         output = model(*inputs)
     active = [name for name in layers if name in features and features[name].ndim == 4]
     return active, output
+
+
+def featuremap_shapes(model: nn.Module, *inputs: Any) -> dict[str, tuple[int, ...]]:
+    """The output shape of every submodule that returns a tensor, in one pass on ``inputs``.
+
+    Submodules that return something else (a tuple, a dict) or do not run are left out; shapes
+    are those :func:`trace` records (without a margin). Runs without gradients.
+
+    Example:
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 1), nn.Flatten())
+        >>> featuremap_shapes(net, torch.zeros(1, 3, 2, 2))
+        {'0': (1, 4, 2, 2), '1': (1, 16)}
+    """
+    shapes: dict[str, tuple[int, ...]] = {}
+    names = layer_names(model)
+    margins = {name: featuremap_margin(model, name) for name in names}
+
+    def recorder(name: str) -> Any:
+        def hook(module: nn.Module, hook_inputs: Any, output: Any) -> None:
+            if isinstance(output, Tensor):
+                cropped = _without_margin(output, margins[name]) if output.dim() >= 3 else output
+                shapes[name] = tuple(cropped.shape)
+
+        return hook
+
+    modules = dict(model.named_modules())
+    with ExitStack() as stack, torch.no_grad():
+        for name in names:
+            stack.callback(modules[name].register_forward_hook(recorder(name)).remove)
+        model(*inputs)
+    return {name: shapes[name] for name in names if name in shapes}
 
 
 def _unit_indices(units: Sequence[int] | Tensor) -> Tensor:

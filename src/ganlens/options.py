@@ -29,6 +29,7 @@ __all__ = [
     "SamplingOptions",
     "SegmenterOptions",
     "Settings",
+    "TruncationOptions",
     "WandbOptions",
     "check_at_least",
     "check_choice",
@@ -197,13 +198,30 @@ class Settings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class GeneratorOptions(Settings):
+class TruncationOptions(Settings):
+    """How StyleGAN files map z to w.
+
+    Args:
+        truncation: StyleGAN truncation psi: w is moved towards the file's average w by
+            w_avg + psi * (w - w_avg) (1: none; 0.7 is common); StyleGAN files only.
+    """
+
+    truncation: float = 1.0
+
+    def check(self) -> None:
+        """A finite psi of 0 or more."""
+        if not 0.0 <= self.truncation < float("inf"):
+            raise ValueError(f"--truncation must be a number >= 0; got {self.truncation!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GeneratorOptions(TruncationOptions):
     """Which generator to load.
 
     Args:
         generator: The generator: 'scene' (the shipped scene ProgGAN; 'scene32' names the 32 px
-            one), a .ckpt of ours, a gandissect/Karras .pth, or 'package.module:factory'
-            returning an nn.Module.
+            one), a .ckpt of ours, a gandissect/Karras .pth, a StyleGAN2/3 .pkl (NVlabs) or .pt
+            (rosinality), or 'package.module:factory' returning an nn.Module.
     """
 
     generator: str = "scene"

@@ -2,7 +2,9 @@
 
 Every command names its generator and segmenter the same way (``--generator``, ``--segmenter``):
 :func:`load_generator` accepts the shipped scene model, a Lightning ``.ckpt`` of ours, a
-gandissect/Karras ``.pth`` or ``package.module:factory``; :func:`load_segmenter` accepts the
+gandissect/Karras ``.pth``, a StyleGAN2/3 file (an NVlabs network pickle or a rosinality
+checkpoint, told apart by content and loaded without running anything from the file) or
+``package.module:factory``; :func:`load_segmenter` accepts the
 shipped scene segmenter, a local SegFormer ADE20K folder or a factory. Factories are resolved
 with :func:`pkgutil.resolve_name` and called without arguments; nothing else runs user code.
 """
@@ -29,8 +31,8 @@ __all__ = [
 ]
 
 GENERATOR_SOURCES = (
-    "'scene' (or a shipped one by name: 'scene32'), a .ckpt of ours, a gandissect .pth/.pt or "
-    "'package.module:factory'"
+    "'scene' (or a shipped one by name: 'scene32'), a .ckpt of ours, a gandissect .pth/.pt, a "
+    "StyleGAN2/3 .pkl (NVlabs) or .pt (rosinality), or 'package.module:factory'"
 )
 """What :func:`load_generator` accepts, for help texts and error messages."""
 
@@ -38,6 +40,7 @@ SEGMENTER_SOURCES = "'scene', 'segformer:PATH' or 'package.module:factory'"
 """What :func:`load_segmenter` accepts, for help texts and error messages."""
 
 _SHIPPED = ("scene", "shipped")
+_FILES = (".ckpt", ".pth", ".pt", ".pkl")
 
 
 def _factory(spec: str, what: str) -> Any:
@@ -72,9 +75,16 @@ def _unreadable(path: Path, kind: str, error: Exception) -> ValueError:
     )
 
 
-def _from_file(path: Path) -> nn.Module:
+def _from_file(path: Path, truncation: float) -> nn.Module:
     from ganlens.models import load_proggan_generator
+    from ganlens.models.stylegan_files import load_stylegan_generator, stylegan_file_kind
 
+    told = path.suffix in (".pt", ".pth") and stylegan_file_kind(path) is not None
+    if path.suffix == ".pkl" or told:
+        return load_stylegan_generator(path, truncation)
+    if truncation != 1.0:
+        raise ValueError(f"--truncation {truncation} applies to StyleGAN files only; "
+                         f"{str(path)!r} is not one")  # fmt: skip
     if path.suffix != ".ckpt":
         try:
             return load_proggan_generator(path)
@@ -97,7 +107,9 @@ def _from_file(path: Path) -> nn.Module:
     return generator
 
 
-def load_generator(source: str | None = None, device: str | torch.device = "cpu") -> nn.Module:
+def load_generator(
+    source: str | None = None, device: str | torch.device = "cpu", truncation: float = 1.0
+) -> nn.Module:
     """Load a generator named by ``source``, in eval mode on ``device``.
 
     Args:
@@ -109,10 +121,16 @@ def load_generator(source: str | None = None, device: str | torch.device = "cpu"
             * a ``.ckpt`` file: the EMA generator of a ``ProgressiveGAN`` Lightning checkpoint,
               at the growth stage the checkpoint reached;
             * a ``.pth`` / ``.pt`` file: a gandissect/Karras ProgGAN state dict
-              (:func:`~ganlens.models.load_proggan_generator`);
+              (:func:`~ganlens.models.load_proggan_generator`), or a rosinality StyleGAN2
+              checkpoint (``{"g_ema": ...}``, told by content);
+            * a ``.pkl`` file: an NVlabs StyleGAN2-ADA / StyleGAN3 network pickle, read with an
+              allow-list unpickler that runs nothing from the file
+              (:func:`~ganlens.models.stylegan_files.load_stylegan_generator`);
             * ``"package.module:factory"``: a callable that takes no arguments and returns the
               generator (any ``nn.Module`` mapping latents to images).
         device: Where to put the generator.
+        truncation: StyleGAN truncation psi towards the file's average w (1: none); other
+            generators take only 1.
 
     Returns:
         The generator, in eval mode.
@@ -130,15 +148,18 @@ def load_generator(source: str | None = None, device: str | torch.device = "cpu"
     from ganlens.models import load_scene_generator
     from ganlens.models.pretrained import SHIPPED_GENERATORS
 
+    path = Path(source or "scene")
+    if path.suffix not in _FILES and truncation != 1.0:
+        raise ValueError(f"--truncation {truncation} applies to StyleGAN files only, not "
+                         f"{source or 'scene'!r}")  # fmt: skip
     if source is None or source in _SHIPPED:
         return load_scene_generator(device)
     if source in SHIPPED_GENERATORS:
         return load_scene_generator(device, name=source)
-    path = Path(source)
-    if path.suffix in (".ckpt", ".pth", ".pt"):
+    if path.suffix in _FILES:
         if not path.is_file():
             raise FileNotFoundError(f"generator file {source!r} does not exist")
-        generator = _from_file(path)
+        generator = _from_file(path, truncation)
     elif ":" in source:
         generator = _factory(source, "generator")
         if not isinstance(generator, nn.Module):

@@ -134,7 +134,7 @@ def run_ace_command(settings: AceSettings) -> int:
     from ganlens.hooks import get_layer
     from ganlens.sources import load_generator, load_segmenter
 
-    generator = load_generator(settings.generator, settings.device)
+    generator = load_generator(settings.generator, settings.device, settings.truncation)
     get_layer(generator, settings.layer)
     segmenter = load_segmenter(settings.segmenter, settings.device)
     for concept in settings.concept:

@@ -155,7 +155,7 @@ def run_artifacts(settings: ArtifactsSettings) -> int:
     from ganlens.sources import load_generator
 
     s, started = settings, time.perf_counter()
-    generator = load_generator(s.generator, s.device)
+    generator = load_generator(s.generator, s.device, s.truncation)
     get_layer(generator, s.layer)
     several = s.devices * s.num_nodes > 1  # then each process loads its own, on its device
     if several:
@@ -178,7 +178,8 @@ def _artifacts(s: ArtifactsSettings, started: float, generator: Any, *, device: 
     from ganlens.io import atomic_write_text
     from ganlens.sources import load_generator
 
-    generator = generator if generator is not None else load_generator(s.generator, device)
+    if generator is None:
+        generator = load_generator(s.generator, device, s.truncation)
     concepts = _unit_concepts(s.dissection, s.layer)
     shown_bars = not s.quiet and writer
     seeded = torch.Generator().manual_seed(s.seed)

@@ -28,6 +28,7 @@ from ganlens.options import (
     ProcessOptions,
     SamplingOptions,
     SegmenterOptions,
+    TruncationOptions,
     WandbOptions,
     check_at_least,
     check_choice,
@@ -40,8 +41,9 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, kw_only=True)
 class CompareSettings(
-    SegmenterOptions, ProcessOptions, SamplingOptions, OutputOptions, WandbOptions
-):
+    SegmenterOptions, TruncationOptions, ProcessOptions, SamplingOptions, OutputOptions,
+    WandbOptions,
+):  # fmt: skip
     """Compare two generators or dissections: interpretable units per layer and category.
 
     GAN Dissection, section 4.1 (Fig. 6-7). Each side is a generator source (dissected here) or a
@@ -91,7 +93,7 @@ def _side(source: str, s: CompareSettings, segmenter: Any, out: Path, name: str,
 
     if is_dissection(source):
         return read_dissection(source)
-    generator = load_generator(source, device)
+    generator = load_generator(source, device, s.truncation)
     result = quick_dissection(
         generator, list(s.layers), segmenter, s.samples, seed=seed,
         threshold_mode=s.threshold_mode, batch_size=s.batch_size,
@@ -114,7 +116,7 @@ def _check_sides(s: CompareSettings) -> None:
         if is_dissection(source):
             read_dissection(source)
         else:
-            generator = load_generator(source, s.device)
+            generator = load_generator(source, s.device, s.truncation)
             for layer in s.layers:
                 get_layer(generator, layer)
 

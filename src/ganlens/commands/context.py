@@ -122,7 +122,7 @@ def run_context(settings: ContextSettings) -> int:
     from ganlens.sources import load_generator, load_segmenter
 
     s, started = settings, time.perf_counter()
-    generator = load_generator(s.generator, s.device)
+    generator = load_generator(s.generator, s.device, s.truncation)
     get_layer(generator, s.layer)
     segmenter = load_segmenter(s.segmenter, s.device)
     if s.concept not in segmenter.vocabulary:
@@ -153,7 +153,8 @@ def _context(s: ContextSettings, started: float, models: tuple[Any, Any] | None,
     from ganlens.sources import load_generator, load_segmenter
 
     if models is None:
-        models = load_generator(s.generator, device), load_segmenter(s.segmenter, device)
+        generator = load_generator(s.generator, device, s.truncation)
+        models = generator, load_segmenter(s.segmenter, device)
     generator, segmenter = models
     shown = not s.quiet and writer
     seeded = torch.Generator().manual_seed(s.seed)

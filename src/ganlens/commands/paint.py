@@ -137,7 +137,7 @@ def run_paint(settings: PaintSettings) -> int:
     document = open_dissection(settings.dissection) if settings.dissection else None
     model = load_paint_model(
         settings.generator, settings.segmenter, document, device=settings.device,
-        quick_samples=settings.quick_samples, seed=settings.seed,
+        quick_samples=settings.quick_samples, seed=settings.seed, truncation=settings.truncation,
     )  # fmt: skip
     layer = settings.layer or model.default_layer()
     app = create_app(model, layer=layer, seed=settings.seed, samples=settings.images,

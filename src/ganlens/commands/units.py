@@ -170,7 +170,7 @@ def run_units_command(settings: UnitsSettings) -> int:
     from ganlens.processes import run_on_devices
     from ganlens.sources import load_generator, load_segmenter, weights_fingerprint
 
-    generator = load_generator(settings.generator, settings.device)
+    generator = load_generator(settings.generator, settings.device, settings.truncation)
     for layer in settings.layers:
         get_layer(generator, layer)  # a wrong name fails here, listing the layers
     latent_size = settings.latent_size or getattr(generator, "latent_size", None)
@@ -214,7 +214,7 @@ def _dissect_and_publish(
     log = logging.getLogger("ganlens")
     if models is None:
         models = (
-            load_generator(settings.generator, device),
+            load_generator(settings.generator, device, settings.truncation),
             load_segmenter(settings.segmenter, device),
         )
     generator, segmenter = models

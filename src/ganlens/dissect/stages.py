@@ -286,6 +286,7 @@ def run_units(
     weights = fingerprint(generator.state_dict())
     identity = {
         "model": weights,
+        "truncation": getattr(generator, "truncation", None),  # not in the weights, but the images
         "segmenter": segmenter_id,
         "settings": options.cache_settings(),
         "latents": fingerprint([probe, held_out]),

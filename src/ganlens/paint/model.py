@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from ganlens.dissect.quick import quick_dissection
 from ganlens.dissect.stages import make_latents
-from ganlens.hooks import trace
+from ganlens.hooks import featuremap_shapes
 from ganlens.metrics.unit_level import UNIT_LEVEL, unit_levels
 from ganlens.sources import load_generator, load_segmenter, weights_fingerprint
 
@@ -67,17 +67,23 @@ class Ranking:
 
 
 def _paintable_layers(generator: nn.Module, latent_size: int) -> dict[str, LayerInfo]:
-    """Direct children of the generator whose output is ``[N, U, h, w]``, except the image."""
-    names = [name for name, _ in generator.named_children()]
+    """The layers whose output is ``[N, U, h, w]``, except the image.
+
+    The generator's ``featuremap_layers`` when it lists them (the StyleGAN modules), else its
+    direct children (a ProgGAN's ``layer1 .. layerN``).
+    """
+    listed = getattr(generator, "featuremap_layers", None)
+    names = list(listed) if listed else [name for name, _ in generator.named_children()]
     z = torch.zeros(1, latent_size, device=next(generator.parameters()).device)
-    with torch.no_grad(), trace(generator, names) as features:
-        image = generator(z)
+    shapes = featuremap_shapes(generator, z)
+    with torch.no_grad():
+        image = tuple(generator(z).shape)
     layers = {}
     for name in names:
-        output = features.get(name)
-        if output is None or output.ndim != 4 or output.shape == image.shape:
+        shape = shapes.get(name)
+        if shape is None or len(shape) != 4 or shape == image:
             continue
-        layers[name] = LayerInfo(name, int(output.shape[1]), (output.shape[2], output.shape[3]))
+        layers[name] = LayerInfo(name, int(shape[1]), (shape[2], shape[3]))
     if not layers:
         raise ValueError(f"{type(generator).__name__} has no child layer with [N, U, h, w] output")
     return layers
@@ -267,6 +273,7 @@ def load_paint_model(
     device: str = "cpu",
     quick_samples: int = 64,
     seed: int = 0,
+    truncation: float = 1.0,
 ) -> PaintModel:
     """A :class:`PaintModel` from sources (None: the dissection's, else the shipped models).
 
@@ -278,7 +285,7 @@ def load_paint_model(
     settings = (document or {}).get("settings", {})
     generator = generator or recorded or "scene"
     segmenter = segmenter or settings.get("segmenter") or "scene"
-    module = load_generator(generator, device)
+    module = load_generator(generator, device, truncation)
     recorded_weights = (document or {}).get("model", {}).get("fingerprint")
     if recorded_weights and recorded_weights != weights_fingerprint(module):
         _log.warning(
