@@ -6,6 +6,21 @@ so a resumed run continues the series. It evaluates after every ``every_n_epochs
 with ``every_n_images``, after the training batch with which the module's ``images_shown``
 counter passes each multiple of that number (Lightning's ``global_step`` counts optimizer steps,
 two per batch for a GAN, so images are the honest clock).
+
+What the monitors need from a LightningModule (any GAN, not only ganlens' ProgressiveGAN):
+
+* ``sample(count, z)``: ``[count, 3, r, r]`` images in [-1, 1] from latents ``z``
+  (``SampleGridMonitor``, ``ImageQualityMonitor``);
+* the generator as an attribute, ``generator_attribute`` (``generator_ema`` by default), an
+  ``nn.Module`` mapping ``[N, latent_size]`` latents to images (``DissectionMonitor``,
+  ``CausalEffectMonitor``);
+* the latent size as ``hparams["latent_size"]``, else the generator's ``latent_size``
+  attribute (:func:`latent_size_of`; for the two monitors that only call ``sample``, the
+  module's ``generator`` attribute);
+* optionally ``images_shown`` (a counter of real images, for ``every_n_images`` and the logged
+  ``images_shown``; ``global_step`` otherwise) and, for a GAN that grows, ``stage.resolution``
+  (``ImageQualityMonitor`` evaluates at the current stage; else at ``hparams["resolution"]``
+  or the generator's ``resolution``).
 """
 
 from __future__ import annotations
@@ -16,7 +31,69 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
-__all__ = ["Monitor"]
+__all__ = ["Monitor", "images_shown_of", "latent_size_of", "resolution_of"]
+
+
+def images_shown_of(trainer: pl.Trainer, pl_module: pl.LightningModule) -> int:
+    """Real images the module has seen: its ``images_shown`` counter, else ``global_step``.
+
+    Read from the host-side ``images_shown_count`` where the module keeps one (no GPU sync).
+
+    Example:
+        >>> images_shown_of(pl.Trainer(logger=False), pl.LightningModule())
+        0
+    """
+    shown = getattr(pl_module, "images_shown_count", None)
+    if shown is None:
+        counter = getattr(pl_module, "images_shown", None)
+        shown = trainer.global_step if counter is None else int(counter)
+    return int(shown)
+
+
+def latent_size_of(pl_module: pl.LightningModule, generator: Any = None) -> int:
+    """The module's latent size: ``hparams["latent_size"]``, else the generator's attribute.
+
+    Raises:
+        ValueError: If neither gives a positive integer.
+
+    Example:
+        >>> from torch import nn
+        >>> module = pl.LightningModule()
+        >>> generator = nn.Linear(4, 4)
+        >>> generator.latent_size = 4
+        >>> latent_size_of(module, generator)
+        4
+    """
+    size = pl_module.hparams.get("latent_size", getattr(generator, "latent_size", None))
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(
+            f"{type(pl_module).__name__} needs hparams['latent_size'] (save_hyperparameters) or "
+            f"a generator with a latent_size attribute for the monitors; got {size!r}"
+        )
+    return size
+
+
+def resolution_of(pl_module: pl.LightningModule, generator: Any = None) -> int:
+    """The side of the images the module samples now (a growing GAN's current stage).
+
+    ``stage.resolution``, else ``hparams["resolution"]``, else the generator's ``resolution``.
+
+    Example:
+        >>> module = pl.LightningModule()
+        >>> module.save_hyperparameters({"resolution": 32})
+        >>> resolution_of(module)
+        32
+    """
+    stage = getattr(pl_module, "stage", None)
+    if stage is not None:
+        return int(stage.resolution)
+    size = pl_module.hparams.get("resolution", getattr(generator, "resolution", None))
+    if size is None:
+        raise ValueError(
+            f"{type(pl_module).__name__} needs stage.resolution, hparams['resolution'] or a "
+            "generator with a resolution attribute for this monitor"
+        )
+    return int(size)
 
 
 class Monitor(pl.Callback):

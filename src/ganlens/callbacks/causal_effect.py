@@ -16,7 +16,7 @@ import torch
 from pytorch_lightning.utilities import rank_zero_warn
 from torch import Tensor, nn
 
-from ganlens.callbacks.base import Monitor
+from ganlens.callbacks.base import Monitor, latent_size_of
 from ganlens.callbacks.logging import log_evaluation
 from ganlens.hooks import layers_run
 from ganlens.metrics.causal_effect import REGIONS, AverageCausalEffect
@@ -107,8 +107,7 @@ class CausalEffectMonitor(Monitor):
     def evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, float]:
         """Compute and log the values now (on every process); empty while the layer is absent."""
         generator: nn.Module = getattr(pl_module, self.generator_attribute)
-        latent_size = pl_module.hparams.get("latent_size", getattr(generator, "latent_size", None))
-        latents = self.latent_bank(int(latent_size))
+        latents = self.latent_bank(latent_size_of(pl_module, generator))
         if not layers_run(generator, [self.layer], latents[:1].to(pl_module.device))[0]:
             rank_zero_warn(
                 f"CausalEffectMonitor skipped epoch {trainer.current_epoch}: the generator's "

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 from torchvision.io import write_png
 
-from ganlens.callbacks.base import Monitor
+from ganlens.callbacks.base import Monitor, images_shown_of, latent_size_of
 from ganlens.callbacks.history import RunHistory
 from ganlens.callbacks.logging import log_evaluation
 from ganlens.dissect.lineage import UnitLineage
@@ -195,7 +195,7 @@ class DissectionMonitor(Monitor):
     def evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Dissect the generator on the bank now and log the result (call on every rank)."""
         generator: nn.Module = getattr(pl_module, self.generator_attribute)
-        probe, held_out = self._bank(int(pl_module.hparams["latent_size"]))
+        probe, held_out = self._bank(latent_size_of(pl_module, generator))
         layers, image = layers_run(generator, self.layers, probe[:1].to(pl_module.device))
         if int(image.shape[-1]) < self.min_resolution or not layers:
             return
@@ -218,7 +218,7 @@ class DissectionMonitor(Monitor):
             )
         finally:
             generator.train(was_training)
-        images_shown = int(getattr(pl_module, "images_shown", trainer.global_step))
+        images_shown = images_shown_of(trainer, pl_module)
         scalars: dict[str, float] = {"dissect/images_shown": images_shown}
         media: dict[str, Callable[[], Any]] = {}
         files: dict[str, str] = {}

@@ -21,7 +21,7 @@ from torch.utils.data import Dataset
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.utilities.imports import _TORCH_FIDELITY_AVAILABLE
 
-from ganlens.callbacks.base import Monitor
+from ganlens.callbacks.base import Monitor, images_shown_of, latent_size_of, resolution_of
 from ganlens.callbacks.logging import log_evaluation
 from ganlens.images import from_uint8, to_uint8
 from ganlens.metrics import SlicedWassersteinDistance
@@ -222,19 +222,20 @@ class ImageQualityMonitor(Monitor):
 
         Args:
             trainer: The running trainer.
-            pl_module: The GAN (with ``stage``, ``sample`` and ``images_shown``).
+            pl_module: The GAN (``sample``; ``stage`` and ``images_shown`` where it has them).
             resolution: Image side to evaluate at (default: the current stage's, skipping
                 stages below 16 px).
         """
+        generator = getattr(pl_module, "generator", None)
         if resolution is None:
-            resolution = int(cast(Any, pl_module).stage.resolution)
+            resolution = resolution_of(pl_module, generator)
             if resolution < MIN_RESOLUTION:
                 return
         if resolution != self._resolution:
             self._prepare_real(trainer, resolution, pl_module.device)
         assert self._swd is not None, "prepared above"
         sample = cast(Callable[[int, Tensor], Tensor], pl_module.sample)
-        z = self.latent_bank(pl_module.hparams["latent_size"])[
+        z = self.latent_bank(latent_size_of(pl_module, generator))[
             trainer.global_rank :: trainer.world_size
         ]
         for chunk in torch.split(z, self.batch_size):
@@ -250,6 +251,6 @@ class ImageQualityMonitor(Monitor):
         if self._frechet is not None:
             scalars[self._frechet_key] = float(self._frechet.compute())
             self._frechet.reset()
-        shown = float(cast(Any, pl_module).images_shown)
+        shown = float(images_shown_of(trainer, pl_module))
         scalars.update({"quality/resolution": float(resolution), "quality/images_shown": shown})
         log_evaluation(trainer, scalars, owner="ImageQualityMonitor")

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from pytorch_lightning.utilities import rank_zero_only
 from torchvision.utils import make_grid, save_image
 
-from ganlens.callbacks.base import Monitor
+from ganlens.callbacks.base import Monitor, latent_size_of
 from ganlens.callbacks.logging import log_evaluation
 
 __all__ = ["SampleGridMonitor"]
@@ -55,7 +55,7 @@ class SampleGridMonitor(Monitor):
 
     def evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Render the grid now and log it."""
-        z = self.latent_bank(pl_module.hparams["latent_size"])
+        z = self.latent_bank(latent_size_of(pl_module, getattr(pl_module, "generator", None)))
         sample = cast(Callable[[int, torch.Tensor], torch.Tensor], pl_module.sample)
         images = sample(self.count, z).float().cpu()  # [N, 3, r, r]
         self._log(trainer, images)
