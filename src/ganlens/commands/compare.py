@@ -52,8 +52,8 @@ class CompareSettings(
     ``compare.json`` and pictures into ``out``.
 
     Args:
-        a: First side: 'scene', a .ckpt, a .pth, 'package.module:factory', or a dissection folder
-            or dissect.json.
+        a: First side: 'scene', a .ckpt, a .pth, a StyleGAN .pkl/.pt, 'package.module:factory',
+            or a dissection folder or dissect.json.
         b: Second side, the same kinds.
         layers: Layers to dissect (generator sides) and compare (default: those both sides share).
         segmenter: Segmenter of the dissections run here.
