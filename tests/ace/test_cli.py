@@ -24,9 +24,23 @@ KEYS = {"layer", "concept", "num_units", "alpha", "ranking", "curves", "settings
 def test_cli_end_to_end_on_the_planted_toy(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = [*TOY, "--concept", "tree", "--samples", "48", "--eval-samples", "32",
-            "--steps", "80", "--top-n", "4", "--dissect-samples", "96", "--out", str(tmp_path),
-            "--quiet"]  # fmt: skip
+    argv = [
+        *TOY,
+        "--concept",
+        "tree",
+        "--samples",
+        "48",
+        "--eval-samples",
+        "32",
+        "--steps",
+        "80",
+        "--top-n",
+        "4",
+        "--dissect-samples",
+        "96",
+        "--out",
+        str(tmp_path),
+    ]
     assert main(argv) == 0
     record = json.loads((tmp_path / "ace" / "layer1" / "tree.json").read_text())
     assert set(record) >= KEYS and record["num_units"] == 8 == len(record["alpha"])
@@ -40,7 +54,7 @@ def test_cli_end_to_end_on_the_planted_toy(
     picture = ET.parse(tmp_path / "ace" / "layer1" / "tree.svg").getroot()
     assert picture.tag == "{http://www.w3.org/2000/svg}svg"
     assert len(list(picture.iter("{http://www.w3.org/2000/svg}polyline"))) == 4  # 2 kinds x 2
-    assert "layer1/tree" in capsys.readouterr().out
+    assert "layer1/tree: top units" in capsys.readouterr().err  # a message: --quiet hides it
 
 
 def test_cli_reads_a_yaml_config_and_a_dissection(tmp_path: Path) -> None:

@@ -109,13 +109,14 @@ def test_a_stylegan3_layer_is_dissected_without_its_margin(files, tmp_path):
     assert record["layer"] == layer and len(record["units"]) == 8
 
 
-def test_ace_fits_a_stylegan2_layer(files, tmp_path):
+def test_ace_fits_a_stylegan2_layer(files, tmp_path, capfd):
     assert main(["ace", "--generator", str(files["sg2"]), "--layer", "synthesis.b8.conv1",
                  "--concept", "sky", "--samples", "32", "--eval-samples", "16", "--steps", "5",
                  "--top-n", "4", "--dissect-samples", "32", "--quiet",
                  "--out", str(tmp_path)]) == 0  # fmt: skip
     record = json.loads((tmp_path / "ace" / "synthesis.b8.conv1" / "sky.json").read_text())
     assert sorted(record["ranking"]["ace"]) == list(range(16))
+    assert capfd.readouterr() == ("", "")  # --quiet: not a line, Lightning's included
 
 
 def test_the_painting_server_paints_with_a_rosinality_generators_units(files):

@@ -11,6 +11,7 @@ record and its SVG plot atomically.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -130,7 +131,14 @@ def run_concept(
         **_trainer_device(device),
     )  # fmt: skip
     started = time.perf_counter()
-    trainer.fit(fitter)
+    lightning = logging.getLogger("pytorch_lightning.utilities.rank_zero")
+    level = lightning.level
+    if not progress:  # Lightning's "`Trainer.fit` stopped" line too: the caller reports the fit
+        lightning.setLevel(logging.WARNING)
+    try:
+        trainer.fit(fitter)
+    finally:
+        lightning.setLevel(level)
     seconds = time.perf_counter() - started
     final_loss = float(trainer.callback_metrics.get("fit/loss", torch.tensor(float("nan"))))
     ace_ranking, by_iou = fitter.ranking(), iou_ranking(iou)

@@ -12,6 +12,7 @@ Example: ``python dissect.py ace --layer layer4 --concept tree door --steps 300`
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from torch import Tensor, nn
 
 __all__ = ["AceSettings", "run_ace_command"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -175,11 +178,11 @@ def run_ace_command(settings: AceSettings) -> int:
         if loggers:
             _log_wandb(loggers[0], record)
         curves = record["curves"]
-        print(f"{settings.layer}/{concept}: top units {record['ranking']['ace'][:5]} (ACE) vs "
-              f"{record['ranking']['iou'][:5]} (IoU); ablating top {curves['n'][-1]} removes "
-              f"{curves['ablation']['ace'][-1]:.3f} (ACE) vs {curves['ablation']['iou'][-1]:.3f} "
-              f"(IoU) of its pixels; fit {record['fit']['seconds']:.1f} s -> {json_path}, "
-              f"{plot_path}")  # fmt: skip
+        _log.info("%s/%s: top units %s (ACE) vs %s (IoU); ablating top %d removes %.3f (ACE) vs "
+                  "%.3f (IoU) of its pixels; fit %.1f s -> %s, %s", settings.layer, concept,
+                  record["ranking"]["ace"][:5], record["ranking"]["iou"][:5], curves["n"][-1],
+                  curves["ablation"]["ace"][-1], curves["ablation"]["iou"][-1],
+                  record["fit"]["seconds"], json_path, plot_path)  # fmt: skip
     return 0
 
 
