@@ -109,3 +109,18 @@ def test_cli_on_the_shipped_scene_model(tmp_path: Path) -> None:
     assert main(argv) == 0
     record = json.loads((tmp_path / "ace" / "layer4" / "tree.json").read_text())
     assert record["num_units"] == 128 and len(record["curves"]["ablation"]["ace"]) == 3
+
+
+@pytest.mark.slow  # a two-process spawn (about 20 s)
+def test_two_processes_write_the_record_of_one(tmp_path: Path) -> None:
+    argv = [*TOY, "--concept", "tree", "--samples", "48", "--eval-samples", "32", "--steps", "40",
+            "--top-n", "4", "--dissect-samples", "96", "--quiet"]  # fmt: skip
+    assert main([*argv, "--out", str(tmp_path / "one")]) == 0
+    assert main([*argv, "--out", str(tmp_path / "two"), "--devices", "2"]) == 0
+    one, two = (json.loads((tmp_path / side / "ace" / "layer1" / "tree.json").read_text())
+                for side in ("one", "two"))  # fmt: skip
+    for record in (one, two):
+        del record["fit"]["seconds"]
+    # the searches and curves are split and assembled exactly, the fit runs the same in both
+    assert two == one
+    assert set(one["ranking"]["ace"][:3]) == {3, 4, 5}  # and it is the planted answer

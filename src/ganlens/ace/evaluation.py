@@ -29,6 +29,7 @@ from ganlens.ace.search import CellSearch
 from ganlens.functional.causal_effect import cell_windows
 from ganlens.hooks import Intervention
 from ganlens.metrics.causal_effect import generate_presence
+from ganlens.metrics.distributed import rank_and_world, summed_over_processes
 
 __all__ = ["CausalCurves", "causal_curves", "iou_ranking"]
 
@@ -74,11 +75,12 @@ def _ablation_pixels(
     units: Sequence[int],
     batch_size: int,
     resolution: int | None,
+    images: range,
 ) -> float:
-    """Hard presence of c summed over all cells after ablating ``units`` everywhere."""
+    """Hard presence of c summed over all cells of ``images`` after ablating ``units``."""
     total = 0.0
     edit = Intervention(held_out.layer, units=list(units))
-    for _, batch in latent_batches(held_out.latents, batch_size):
+    for _, batch in latent_batches(held_out.latents[images.start : images.stop], batch_size):
         presence, _ = generate_presence(
             generator, segmenter, batch, held_out.layer, held_out.concept, edit,
             variants=("hard",), resolution=resolution,
@@ -96,13 +98,14 @@ def _insertion_pixels(
     radius: int,
     batch_size: int,
     resolution: int | None,
+    cells: range,
 ) -> float:
-    """Mean hard presence of c at the candidate cells after inserting ``units`` there."""
+    """Hard presence of c summed over the candidate ``cells`` after inserting ``units`` there."""
     candidates = held_out.candidates
     chosen = torch.tensor(list(units), dtype=torch.long)
     total = 0.0
-    for start in range(0, candidates.shape[0], batch_size):
-        pairs = candidates[start : start + batch_size]  # [B, 3]
+    for start in range(cells.start, cells.stop, batch_size):
+        pairs = candidates[start : min(start + batch_size, cells.stop)]  # [B, 3]
         windows = cell_windows(pairs[:, 1:], held_out.grid, radius)  # [B, h, w]
         edit = Intervention(held_out.layer, units=chosen, mask=windows, value=k[chosen])
         presence, _ = generate_presence(
@@ -111,7 +114,7 @@ def _insertion_pixels(
         )  # fmt: skip
         rows = torch.arange(pairs.shape[0])
         total += float(presence[0].cpu()[rows, pairs[:, 1], pairs[:, 2]].sum())
-    return total / max(candidates.shape[0], 1)
+    return total
 
 
 def causal_curves(
@@ -126,6 +129,7 @@ def causal_curves(
     batch_size: int = 32,
     resolution: int | None = None,
     progress: bool = False,
+    distributed: bool = False,
 ) -> CausalCurves:
     """Ablation and insertion curves of several rankings on a held-out search.
 
@@ -141,6 +145,9 @@ def causal_curves(
         batch_size: Samples per forward pass.
         resolution: Segmentation side (default the image size).
         progress: Show a tqdm bar over the runs.
+        distributed: This process ablates in its contiguous share of the held-out images and
+            inserts at its share of the candidate cells; the pixel counts (whole numbers, so
+            the sum is exact) are summed over the process group once, after every run.
 
     Returns:
         :class:`CausalCurves`.
@@ -165,24 +172,35 @@ def causal_curves(
         raise ValueError(f"the held-out images contain no {held_out.concept!r}; nothing to remove")
     count = min(top_n, *(len(units) for units in rankings.values()))
     value = (held_out.k if k is None else k).detach().cpu()
-    cache: dict[frozenset[int], tuple[float, float]] = {}
+    rank, world = rank_and_world(distributed)  # contiguous shares; one may be empty
+
+    def share(total: int) -> range:
+        return range(rank * total // world, (rank + 1) * total // world)
+
+    images, cells = share(held_out.latents.shape[0]), share(held_out.candidates.shape[0])
+    counts: dict[frozenset[int], tuple[float, float]] = {}  # pixels (after ablation, inserted)
     runs: Iterable[tuple[str, int]] = [(name, n) for name in rankings for n in range(1, count + 1)]
     if progress:
         runs = tqdm(runs, desc="ace curves", leave=False)
-    ablation: dict[str, list[float]] = {name: [] for name in rankings}
-    insertion: dict[str, list[float]] = {name: [] for name in rankings}
     with torch.no_grad():
         for name, n in runs:
             units = [int(u) for u in rankings[name][:n]]
-            key = frozenset(units)
-            if key not in cache:
-                after = _ablation_pixels(
-                    generator, segmenter, held_out, units, batch_size, resolution
-                )
-                added = _insertion_pixels(
-                    generator, segmenter, held_out, units, value, radius, batch_size, resolution
-                )
-                cache[key] = (1.0 - after / before, added)
-            ablation[name].append(cache[key][0])
-            insertion[name].append(cache[key][1])
+            if frozenset(units) not in counts:
+                counts[frozenset(units)] = (
+                    _ablation_pixels(generator, segmenter, held_out, units, batch_size,
+                                     resolution, images),
+                    _insertion_pixels(generator, segmenter, held_out, units, value, radius,
+                                      batch_size, resolution, cells),
+                )  # fmt: skip
+    if distributed:  # one sum of every run's counts
+        summed = summed_over_processes(torch.tensor(list(counts.values()), dtype=torch.float64))
+        counts = dict(zip(counts, map(tuple, summed.tolist()), strict=True))
+    inserted_at = max(held_out.candidates.shape[0], 1)
+    ablation: dict[str, list[float]] = {name: [] for name in rankings}
+    insertion: dict[str, list[float]] = {name: [] for name in rankings}
+    for name in rankings:
+        for n in range(1, count + 1):
+            after, added = counts[frozenset(int(u) for u in rankings[name][:n])]
+            ablation[name].append(1.0 - after / before)
+            insertion[name].append(added / inserted_at)
     return CausalCurves(list(range(1, count + 1)), ablation, insertion)

@@ -68,6 +68,8 @@ def run_concept(
     candidates_per_image: int = 1,
     loggers: Sequence[Any] = (),
     progress: bool = False,
+    seed: int = 0,
+    distributed: bool = False,
 ) -> dict[str, Any]:
     """Search, fit and evaluate one concept; returns the JSON-ready record.
 
@@ -91,6 +93,11 @@ def run_concept(
         candidates_per_image: Candidate cells per image.
         loggers: Lightning loggers for the fit.
         progress: Show progress bars.
+        seed: Seed of the fit's pair order.
+        distributed: Split the searches and the curves over the process group (each process
+            renders its share of the images; the results are assembled exactly); the fit of
+            alpha, small beside them, runs the same in every process (the same pairs in the same
+            order), so every process returns the record one process would.
 
     Returns:
         ``{"layer", "concept", "num_units", "alpha", "ranking", "curves", "units", "settings",
@@ -114,6 +121,7 @@ def run_concept(
             generator, layer, segmenter, concept, latents, k=k,
             present_per_image=present_per_image, candidates_per_image=candidates_per_image,
             spacing=spacing, radius=radius, batch_size=forward_batch_size, progress=progress,
+            distributed=distributed,
         )  # fmt: skip
 
     fit_search = search(fit_latents)
@@ -130,6 +138,7 @@ def run_concept(
         enable_progress_bar=progress, enable_model_summary=False, log_every_n_steps=10,
         **_trainer_device(device),
     )  # fmt: skip
+    torch.manual_seed(seed)  # the pair order: the same fit in every process
     started = time.perf_counter()
     lightning = logging.getLogger("pytorch_lightning.utilities.rank_zero")
     level = lightning.level
@@ -145,7 +154,7 @@ def run_concept(
     curves = causal_curves(
         generator, segmenter, held_out, {"ace": ace_ranking, "iou": by_iou}, k=fit_search.k,
         top_n=top_n,
-        radius=radius, batch_size=forward_batch_size, progress=progress,
+        radius=radius, batch_size=forward_batch_size, progress=progress, distributed=distributed,
     )  # fmt: skip
     alpha = fitter.alpha.detach().cpu()
     units = [

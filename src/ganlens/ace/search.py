@@ -28,6 +28,7 @@ from ganlens.ace.insertion import InsertionAccumulator, InsertionStatistics, lat
 from ganlens.functional.causal_effect import CAUSAL_VARIANTS
 from ganlens.hooks import Intervention
 from ganlens.metrics.causal_effect import generate_presence
+from ganlens.metrics.distributed import process_share, summed_over_processes
 
 __all__ = ["CellSearch", "search_cells", "top_cells"]
 
@@ -119,6 +120,13 @@ def _lattice_masks(grid: tuple[int, int], spacing: int, radius: int) -> list[tup
     return masks
 
 
+def _assembled(part: Tensor, share: range, count: int) -> Tensor:
+    """``[count, h, w]``: every process's rows of a per-image map, summed over the group."""
+    whole = torch.zeros(count, *part.shape[1:], dtype=part.dtype)
+    whole[share.start : share.stop] = part
+    return summed_over_processes(whole).cpu()
+
+
 def search_cells(
     generator: nn.Module,
     layer: str,
@@ -134,6 +142,7 @@ def search_cells(
     batch_size: int = 32,
     resolution: int | None = None,
     progress: bool = False,
+    distributed: bool = False,
 ) -> CellSearch:
     """Find present and candidate cells of ``concept`` in the images of ``latents``.
 
@@ -151,6 +160,9 @@ def search_cells(
         batch_size: Samples per forward pass.
         resolution: Segmentation side (default the image size).
         progress: Show tqdm bars.
+        distributed: This process renders its contiguous share of ``latents``; the statistics
+            are summed and the coverage and gain maps assembled over the process group, so every
+            process returns the search one process would find.
 
     Returns:
         :class:`CellSearch` (its ``statistics`` always come from ``latents``; ``k`` given
@@ -164,9 +176,11 @@ def search_cells(
             f"spacing must be >= 2 * radius + 1 (windows must not overlap); got spacing={spacing},"
             f" radius={radius}"
         )
-    accumulator = InsertionAccumulator()
+    share = process_share(latents.shape[0], distributed)
+    mine = latents[share.start : share.stop]
+    accumulator = InsertionAccumulator(distributed=distributed)
     coverages, softs = [], []
-    for _, batch in latent_batches(latents, batch_size, "ace search (unedited)", progress):
+    for _, batch in latent_batches(mine, batch_size, "ace search (unedited)", progress):
         with torch.no_grad():
             presence, features = generate_presence(
                 generator, segmenter, batch, layer, concept, resolution=resolution
@@ -175,14 +189,13 @@ def search_cells(
         coverages.append(presence[0].cpu())
         softs.append(presence[1].cpu())
     statistics = accumulator.result()
-    coverage, soft = torch.cat(coverages), torch.cat(softs)  # [N, h, w] each
+    coverage, soft = torch.cat(coverages), torch.cat(softs)  # [n, h, w] each: this share
     value = statistics.mean if k is None else k.detach().cpu()
-    present, _ = top_cells(coverage, coverage > 0, present_per_image)
 
     grid = (int(coverage.shape[1]), int(coverage.shape[2]))
-    gain = torch.zeros_like(soft)  # [N, h, w]
+    gain = torch.zeros_like(soft)  # [n, h, w]
     lattices = _lattice_masks(grid, spacing, radius)
-    for start, batch in latent_batches(latents, batch_size, "ace search (insertions)", progress):
+    for start, batch in latent_batches(mine, batch_size, "ace search (insertions)", progress):
         for points, windows in lattices:
             edit = Intervention(layer, mask=windows, value=value)
             with torch.no_grad():
@@ -193,6 +206,9 @@ def search_cells(
             after = presence[0].cpu()  # [n, h, w]
             rows = slice(start, start + batch.shape[0])
             gain[rows] = torch.where(points, after - soft[rows], gain[rows])
+    if distributed:  # every share in its rows, zeros elsewhere: the sum is the whole map
+        coverage, gain = (_assembled(part, share, latents.shape[0]) for part in (coverage, gain))
+    present, _ = top_cells(coverage, coverage > 0, present_per_image)
     candidates, candidate_gain = top_cells(gain, (coverage == 0) & (gain > 0), candidates_per_image)
     return CellSearch(
         layer, concept, latents.detach().cpu(), coverage, present, candidates, candidate_gain,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ganlens.options import (
     ComputeOptions,
+    ProcessOptions,
     check_choice,
     check_positive,
 )
@@ -31,7 +32,7 @@ _log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
-class AceSettings(ComputeOptions):
+class AceSettings(ComputeOptions, ProcessOptions):
     """Fit the average causal effect of a layer's units on concepts (GAN Dissection, 3.2).
 
     Args:
@@ -91,7 +92,7 @@ class AceSettings(ComputeOptions):
 
 
 def _quick_iou(
-    generator: nn.Module, segmenter: Any, settings: AceSettings
+    generator: nn.Module, segmenter: Any, settings: AceSettings, progress: bool, distributed: bool
 ) -> tuple[Tensor, tuple[str, ...]]:
     """``[U, C]`` IoU table of the layer from a quick dissection (``--dissect-samples``)."""
     from ganlens.dissect.quick import quick_dissection
@@ -99,31 +100,41 @@ def _quick_iou(
     result = quick_dissection(
         generator, settings.layer, segmenter, settings.dissect_samples, seed=settings.seed,
         threshold_mode=settings.dissect_threshold_mode, batch_size=settings.batch_size,
-        progress=not settings.quiet,
+        progress=progress, distributed=distributed,
     )  # fmt: skip
     return result[settings.layer].iou_table, tuple(result.concept_names)
 
 
-def _iou_tables(generator: nn.Module, segmenter: Any, settings: AceSettings) -> dict[str, Tensor]:
+def _iou_tables(
+    generator: nn.Module, segmenter: Any, settings: AceSettings, progress: bool, distributed: bool
+) -> dict[str, Tensor]:
     """``[U]`` IoU of every unit with each concept, from ``--dissection`` or a quick one."""
     if settings.dissection is None:
-        table, names = _quick_iou(generator, segmenter, settings)
+        table, names = _quick_iou(generator, segmenter, settings, progress, distributed)
     else:
         from ganlens.dissect.record import read_dissection
 
-        result = read_dissection(settings.dissection)
-        if settings.layer not in result.layers:
-            raise ValueError(f"--dissection {settings.dissection} has no layer "
-                             f"{settings.layer!r}; it has {sorted(result.layers)}")  # fmt: skip
-        table, names = result[settings.layer].iou_table, result.concept_names
+        table, names = _recorded_iou(read_dissection(settings.dissection), settings)
     import torch
 
     return {c: table[:, names.index(c)] if c in names else torch.zeros(table.shape[0])
             for c in settings.concept}  # fmt: skip
 
 
+def _recorded_iou(result: Any, settings: AceSettings) -> tuple[Tensor, tuple[str, ...]]:
+    """The layer's IoU table and concept names from a read ``--dissection``."""
+    if settings.layer not in result.layers:
+        raise ValueError(f"--dissection {settings.dissection} has no layer "
+                         f"{settings.layer!r}; it has {sorted(result.layers)}")  # fmt: skip
+    return result[settings.layer].iou_table, tuple(result.concept_names)
+
+
 def run_ace_command(settings: AceSettings) -> int:
     """Run ``ganlens ace``; returns the exit status.
+
+    The settings, the layer, the concepts and a ``--dissection`` are checked here, in this
+    process; with ``--devices N > 1`` Lightning Fabric then starts N processes that split the
+    searches and the curves (the fit runs the same in each) and the first writes the records.
 
     Example:
         >>> run_ace_command(AceSettings(concept=["tree"], layer="layer99"))
@@ -131,10 +142,10 @@ def run_ace_command(settings: AceSettings) -> int:
         ...
         ValueError: ... 'layer99' ...
     """
-    import torch
+    from functools import partial
 
-    from ganlens.ace.pipeline import run_concept, write_record
     from ganlens.hooks import get_layer
+    from ganlens.processes import run_on_devices
     from ganlens.sources import load_generator, load_segmenter
 
     generator = load_generator(settings.generator, settings.device, settings.truncation)
@@ -149,13 +160,37 @@ def run_ace_command(settings: AceSettings) -> int:
     latent_size = int(getattr(generator, "latent_size", 0))
     if latent_size < 1:
         raise ValueError("the generator must have a positive integer attribute latent_size")
+    if settings.dissection is not None:
+        from ganlens.dissect.record import read_dissection
+
+        _recorded_iou(read_dissection(settings.dissection), settings)  # fails before a spawn
+    several = settings.devices * settings.num_nodes > 1
+    models = None if several else (generator, segmenter)
+    work = partial(_ace, settings, latent_size, models)
+    return run_on_devices(work, settings.devices, settings.device, settings.quiet,
+                          settings.num_nodes, settings.timeout)  # fmt: skip
+
+
+def _ace(settings: AceSettings, latent_size: int, models: tuple[Any, Any] | None, *,
+         device: str, writer: bool, distributed: bool) -> int:  # fmt: skip
+    """One process's ACE: every concept searched, fitted and evaluated; the writer saves."""
+    import torch
+
+    from ganlens.ace.pipeline import run_concept, write_record
+    from ganlens.sources import load_generator, load_segmenter
+
+    if models is None:
+        models = (load_generator(settings.generator, device, settings.truncation),
+                  load_segmenter(settings.segmenter, device))  # fmt: skip
+    generator, segmenter = models
+    progress = not settings.quiet and writer
     seeded = torch.Generator().manual_seed(settings.seed)
     z = torch.randn(settings.samples + settings.eval_samples, latent_size, generator=seeded)
     fit_latents, eval_latents = z[: settings.samples], z[settings.samples :]
-    tables = _iou_tables(generator, segmenter, settings)
+    tables = _iou_tables(generator, segmenter, settings, progress, distributed)
     for concept in settings.concept:
         loggers: list[Any] = []
-        if settings.wandb:
+        if settings.wandb and writer:
             from pytorch_lightning.loggers import WandbLogger
 
             from ganlens.report.wandb_run import wandb_logger
@@ -168,8 +203,10 @@ def run_ace_command(settings: AceSettings) -> int:
             tables[concept], steps=settings.steps, batch_size=settings.pairs_per_step,
             forward_batch_size=settings.batch_size, top_n=settings.top_n, radius=settings.radius,
             spacing=settings.spacing, lr=settings.lr, penalty=settings.penalty, loggers=loggers,
-            progress=not settings.quiet,
+            progress=progress, seed=settings.seed, distributed=distributed,
         )  # fmt: skip
+        if not writer:
+            continue
         record["settings"].update(
             generator=settings.generator, segmenter=settings.segmenter, seed=settings.seed,
             iou_source=settings.dissection or "quick dissection",
