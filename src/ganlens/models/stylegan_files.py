@@ -28,7 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from ganlens.models.stylegan2_rosinality import RosinalityGenerator
-from ganlens.models.stylegan_nvlabs import load_nvlabs_pickle
+from ganlens.models.stylegan_nvlabs import load_exactly, load_nvlabs_pickle
 
 __all__ = [
     "load_rosinality_checkpoint",
@@ -140,15 +140,9 @@ def rosinality_generator_from_state_dict(
         channels[2 ** (j + 3)] = int(g_ema[f"to_rgbs.{j}.conv.weight"].shape[2])
     style_dim = int(g_ema["style.1.weight"].shape[1])
     generator = RosinalityGenerator(4 * 2 ** len(rgbs), style_dim, n_mlp, channels=channels)
-    expected = generator.state_dict()
-    missing, unexpected = sorted(set(expected) - set(g_ema)), sorted(set(g_ema) - set(expected))
-    wrong = [k for k in expected if k in g_ema and g_ema[k].shape != expected[k].shape]
-    if missing or unexpected or wrong:
-        raise ValueError(
-            f"g_ema does not match rosinality's Generator layout: missing {missing[:5]}, "
-            f"unexpected {unexpected[:5]}, wrong shape {wrong[:5]}"
-        )
-    generator.load_state_dict({k: v.to(torch.float32) for k, v in g_ema.items()}, strict=True)
+    mismatch = load_exactly(generator, g_ema)
+    if mismatch:
+        raise ValueError(f"g_ema does not match rosinality's Generator layout: {mismatch}")
     if latent_avg is not None:
         if latent_avg.numel() != style_dim:
             raise ValueError(f"latent_avg has {latent_avg.numel()} values, expected {style_dim}")

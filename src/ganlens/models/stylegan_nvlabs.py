@@ -12,17 +12,18 @@ buffers are loaded strictly into :class:`~ganlens.models.stylegan2.StyleGAN2Gene
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from ganlens.models.stylegan2 import StyleGAN2Generator
 from ganlens.models.stylegan3 import StyleGAN3Generator
 from ganlens.models.stylegan_pickle import PersistentRecord, RefusedGlobal, read_network_pickle
 
-__all__ = ["generator_from_record", "load_nvlabs_pickle"]
+__all__ = ["generator_from_record", "load_exactly", "load_nvlabs_pickle"]
 
 _GENERATOR_ARGS = ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels")
 _SG3_SYNTHESIS_KEYS = {
@@ -182,18 +183,32 @@ def generator_from_record(record: PersistentRecord, truncation: float = 1.0) -> 
         raise _Unsupported(
             f"malformed {record.class_name} record ({type(exc).__name__}: {exc})"
         ) from exc
-    state = record.tensors()
-    expected = generator.state_dict()
+    mismatch = load_exactly(generator, record.tensors())
+    if mismatch:
+        raise _Unsupported(f"its tensors do not match the rebuilt {type(generator).__name__}: "
+                           f"{mismatch}")  # fmt: skip
+    generator.truncation = float(truncation)
+    return generator.eval().requires_grad_(False)
+
+
+def load_exactly(module: nn.Module, state: Mapping[str, Tensor]) -> str:
+    """Load ``state`` (as float32) into ``module`` when its names and shapes match exactly.
+
+    Returns:
+        ``""`` when loaded, else what differs (the first missing, unexpected and wrongly
+        shaped names), and nothing is loaded.
+
+    Example:
+        >>> load_exactly(nn.Linear(2, 2), {"weight": torch.zeros(2, 2)})
+        "missing ['bias'], unexpected [], wrong shape []"
+    """
+    expected = module.state_dict()
     missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     wrong = [k for k in expected if k in state and state[k].shape != expected[k].shape]
     if missing or unexpected or wrong:
-        raise _Unsupported(
-            f"its tensors do not match the rebuilt {type(generator).__name__}: missing "
-            f"{missing[:5]}, unexpected {unexpected[:5]}, wrong shape {wrong[:5]}"
-        )
-    generator.load_state_dict({k: v.to(torch.float32) for k, v in state.items()}, strict=True)
-    generator.truncation = float(truncation)
-    return generator.eval().requires_grad_(False)
+        return f"missing {missing[:5]}, unexpected {unexpected[:5]}, wrong shape {wrong[:5]}"
+    module.load_state_dict({k: v.to(torch.float32) for k, v in state.items()}, strict=True)
+    return ""
 
 
 def load_nvlabs_pickle(path: str | os.PathLike[str], truncation: float = 1.0) -> nn.Module:
