@@ -61,3 +61,37 @@ def test_units_fails_in_one_line_writes_nothing_and_the_rerun_reuses_the_cache(
     assert main([*UNITS, "--out", str(out)]) == 0
     assert "layer4: reused cached dissection" in capfd.readouterr().err
     assert (out / "dissect.json").is_file()
+
+
+@pytest.mark.slow  # two torchrun "nodes", one waiting out a 15 s timeout (about 40 s)
+def test_a_wrong_layer_on_one_node_stops_both_before_any_computing(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "out"
+
+    def node(rank: int, layer: str) -> subprocess.Popen[str]:
+        torchrun = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--node_rank",
+                    str(rank), "--nproc-per-node", "1", "--master_addr", "127.0.0.1",
+                    "--master_port", str(port)]  # fmt: skip
+        units = ["dissect.py", "units", "--layers", layer, "--samples", "24", "--num-nodes", "2",
+                 "--timeout", "15", "--quiet", "--out", str(out)]  # fmt: skip
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        return subprocess.Popen([*torchrun, *units], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+    started = time.perf_counter()
+    nodes = [node(0, "layer4"), node(1, "layer99")]
+    errors = [process.communicate(timeout=300)[1] for process in nodes]
+    assert [process.returncode != 0 for process in nodes] == [True, True]
+    assert "dissect.py units: error: unknown layer 'layer99'" in errors[1]
+    assert (
+        "dissect.py units: error: process 0 could not join the others within --timeout 15 s"
+        in errors[0]
+    )
+    assert time.perf_counter() - started < 120 and not out.exists()  # nothing was computed

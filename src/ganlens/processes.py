@@ -132,6 +132,15 @@ def run_on_devices(
         how = f"signal {error.signal_name}" if error.signal_name else f"code {error.exit_code}"
         raise ProcessFailure(f"process {error.error_index} of {devices} exited with {how} "
                              "(killed, or out of memory?)") from None  # fmt: skip
+    except ProcessFailure:
+        raise
+    except RuntimeError as error:  # under a launcher: the group never formed
+        if not external:
+            raise
+        rank = os.environ.get("RANK", "?")
+        raise ProcessFailure(f"process {rank} could not join the others within --timeout "
+                             f"{timeout:g} s ({type(error).__name__}); did one fail before "
+                             "joining?") from error  # fmt: skip
     return status
 
 
