@@ -19,6 +19,7 @@ from planted_module import NUM_SAMPLES, PlantedModule, scene_bank
 WORKER = Path(__file__).with_name("ddp_monitor_worker.py")
 
 
+@pytest.mark.slow  # a 2-process Trainer (~15 s); like tests/training/test_multinode_fit.py
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed unavailable")
 def test_two_process_ddp_monitor_equals_one_process(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PL_DISABLE_FORK": "1"}
