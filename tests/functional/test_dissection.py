@@ -7,12 +7,15 @@ import torch
 
 from ganlens.data import SCENE_VOCABULARY
 from ganlens.data.vocabulary import Vocabulary
+from ganlens.functional.bilinear import bilinear_at
 from ganlens.functional.dissection import (
+    MATMUL_UPSAMPLING_MAX,
     check_featuremaps,
     check_segmentation,
     concept_category_index,
     layer_summary,
     upsample_featuremaps,
+    upsampled_at,
 )
 
 
@@ -89,3 +92,18 @@ def test_checks_name_expected_and_actual() -> None:
         check_segmentation(torch.zeros(2, 1, 4, 4, dtype=torch.long), 5, batch_size=3)
     with pytest.raises(ValueError, match=r"got values in \[-1, 0\]"):
         check_segmentation(-torch.eye(2, dtype=torch.long).view(1, 1, 2, 2), 5)
+
+
+@pytest.mark.parametrize("side", [4, 32, 48])  # matrix products up to 32 px, pixelwise above
+def test_upsampled_values_at_chosen_pixels_agree_with_the_formula(side: int) -> None:
+    features = torch.randn(2, 3, side, side, generator=torch.Generator().manual_seed(side))
+    size = (64, 64)
+    positions = torch.randint(0, 64 * 64, (2, 50), generator=torch.Generator().manual_seed(1))
+    exact = bilinear_at(features, positions // 64, positions % 64, size)  # [2, 3, 50]
+    got = upsampled_at(features, positions, size)
+    torch.testing.assert_close(got, exact, atol=1e-6, rtol=1e-6)
+    if side > MATMUL_UPSAMPLING_MAX:  # evaluated at the pixels, by the formula itself
+        assert torch.equal(got, exact)
+    else:  # picked from the whole upsampled map
+        whole = upsample_featuremaps(features, 64).flatten(2)
+        assert torch.equal(got, whole.gather(2, positions.unsqueeze(1).expand(-1, 3, -1)))

@@ -11,9 +11,10 @@ sampled pixels), so the upsampling is written as an explicit formula over the 4 
 
 with separate float32 multiplies and adds, so :func:`bilinear_upsample` (every pixel) and
 :func:`bilinear_at` (chosen pixels) give bit-identical values on every device. They agree with
-``torch.nn.functional.interpolate(mode="bilinear", align_corners=False)`` to about one float32
-rounding (its kernel may fuse multiply-adds); the dissection uses this formula in both passes, so
-its thresholds and counts are consistent with each other.
+``torch.nn.functional.interpolate(mode="bilinear", align_corners=False)`` and with the two matrix
+products of :func:`~ganlens.functional.dissection.upsample_featuremaps` (the same weights) to
+about one float32 rounding, which moves a threshold or a count only for a pixel within that
+rounding of the threshold.
 """
 
 from __future__ import annotations

@@ -32,11 +32,12 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from ganlens.functional.bilinear import bilinear_at, sample_positions
+from ganlens.functional.bilinear import sample_positions
 from ganlens.functional.dissection import (
     check_featuremaps,
     check_segmentation,
     upsample_featuremaps,
+    upsampled_at,
 )
 from ganlens.functional.unit_concept_kernels import _count_above, _count_levels, _dedupe_labels
 
@@ -220,7 +221,7 @@ def _unit_concept_iou_update(
             units = slice(start, start + unit_chunk)
             maps = part[:, units].float()  # [n, u, h, w]
             if pixels_per_image is not None:  # the sample's values, unit-major: [u, n, m]
-                sampled = bilinear_at(maps, where // size[1], where % size[1], (size[0], size[1]))
+                sampled = upsampled_at(maps, where, (size[0], size[1]))
                 per_image, level_concept = _count_levels(
                     sampled.transpose(0, 1).contiguous(), thresholds[units], labels, num_concepts
                 )

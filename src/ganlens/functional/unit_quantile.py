@@ -36,8 +36,12 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from ganlens.functional.bilinear import bilinear_at, sample_positions
-from ganlens.functional.dissection import check_featuremaps, upsample_featuremaps
+from ganlens.functional.bilinear import sample_positions
+from ganlens.functional.dissection import (
+    check_featuremaps,
+    upsample_featuremaps,
+    upsampled_at,
+)
 
 __all__ = [
     "EXPONENT_RANGE",
@@ -154,7 +158,7 @@ def _unit_quantile_update(
         exponent_range: ``(e_min, e_max)`` of the histogram.
         pixels_per_image: Count only this many stratified random pixels of each image (the
             same for all its units; :func:`~ganlens.functional.bilinear.sample_positions`),
-            evaluated with :func:`~ganlens.functional.bilinear.bilinear_at`; None (or at least
+            evaluated with :func:`~ganlens.functional.dissection.upsampled_at`; None (or at least
             ``S * S``) counts every pixel.
         image_ids: int64 ``[N]`` ids of the images for the sampled positions (default
             ``0 .. N-1``): give each image's index in the whole set to make the sample
@@ -185,7 +189,7 @@ def _unit_quantile_update(
             maps = part[:, start : start + unit_chunk].float()  # [n, u, h, w]
             shift = offsets[: maps.shape[1]].view(1, -1, 1)
             if sampled:
-                values = bilinear_at(maps, flat // size[1], flat % size[1], size)  # [n, u, m]
+                values = upsampled_at(maps, flat, size)  # [n, u, m]
             elif resolution is None:
                 values = maps.flatten(2)
             else:
