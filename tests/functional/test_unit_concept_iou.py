@@ -13,12 +13,14 @@ import torch
 import torch.nn.functional as F
 
 from ganlens.functional.bilinear import bilinear_upsample
+from ganlens.functional.dissection import upsample_featuremaps
 from ganlens.functional.unit_concept_iou import (
     _unit_concept_iou_update,
     sort_thresholds,
     unit_concept_counts,
     unit_concept_iou,
 )
+from ganlens.functional.unit_concept_kernels import _above_by_products, _active_pixels
 
 NUM_CONCEPTS = 9
 CATEGORIES = torch.tensor([-1, 0, 0, 0, 1, 1, 2, 2, 2])  # label -> category (0 has none)
@@ -219,3 +221,17 @@ def test_sampled_counts_are_the_exact_counts_of_the_sampled_pixels(levels: int) 
     with pytest.raises(ValueError, match="pixels_per_image needs image_ids"):
         _unit_concept_iou_update(features, segmentation, sorted_t, NUM_CONCEPTS,
                                  pixels_per_image=40)  # fmt: skip
+
+
+def test_whole_map_products_find_the_pixels_of_the_formula_also_within_rounding() -> None:
+    # A bug once lost pixels whose product value lay within one rounding of threshold + margin
+    # (two tests on two differently rounded sums); it showed 2 pixels in 33.5 M, so this case
+    # is as large as the one that found it.
+    features = torch.randn(64, 128, 4, 4, generator=torch.Generator().manual_seed(0)).relu()
+    exact = bilinear_upsample(features, (64, 64)).view(64, 128, -1)  # [n, U, P]
+    products = upsample_featuremaps(features, 64)  # thresholds that products values hit
+    thresholds = products.transpose(0, 1).reshape(128, -1).quantile(0.8, dim=1)  # [U]
+    truth = (exact > thresholds.view(1, 128, 1)).view(-1).nonzero().view(-1)
+    found = _above_by_products(features, thresholds, (64, 64))
+    assert torch.equal(found.sort().values, truth)
+    assert torch.equal(_active_pixels(features, thresholds, (64, 64)).sort().values, truth)

@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganlens.functional.bilinear import bilinear_taps
+from ganlens.functional.bilinear import bilinear_at_maps, bilinear_taps
+from ganlens.functional.dissection import MATMUL_UPSAMPLING_MAX, upsample_featuremaps
 
 
 def _dedupe_labels(labels: Tensor) -> Tensor:
@@ -105,6 +106,46 @@ def _active_pixels(features: Tensor, thresholds: Tensor, size: tuple[int, int]) 
     return (maps[b] * size[0] + y[b, i]) * size[1] + x[b, j]
 
 
+def _above_by_products(features: Tensor, thresholds: Tensor, size: tuple[int, int]) -> Tensor:
+    """What :func:`_active_pixels` returns, from the whole map upsampled by two matrix products.
+
+    The products agree with the bilinear formula to float32 rounding; the pixels within a margin
+    of ``2^-20`` of the map's largest magnitude from their threshold are decided by the formula
+    itself (:func:`~ganlens.functional.bilinear.bilinear_at_maps`), so the set is the same.
+
+    Args:
+        features: float32 ``[n, U, h, w]``.
+        thresholds: ``[U]``.
+        size: ``(S_h, S_w)``.
+
+    Returns:
+        int64 ``[M]`` flat indices into ``[n, U, S_h * S_w]`` (in no particular order).
+    """
+    n, units = features.shape[:2]
+    pixels = size[0] * size[1]
+    up = upsample_featuremaps(features, size).view(n, units, pixels)  # [n, U, P]
+    margin = features.abs().amax(dim=(2, 3)).view(n, units, 1) * 2.0**-20  # [n, U, 1]
+    above = up.sub_(thresholds.view(1, units, 1))  # one difference for both tests: no pixel between
+    surely = (above > margin).view(-1).nonzero().view(-1)
+    close = (above.abs_() <= margin).view(-1).nonzero().view(-1)
+    maps, pixel = close // pixels, close % pixels
+    exact = bilinear_at_maps(features, maps, pixel // size[1], pixel % size[1], size)
+    return torch.cat([surely, close[exact > thresholds[maps % units]]])
+
+
+def _dense_enough(features: Tensor, thresholds: Tensor, size: tuple[int, int]) -> bool:
+    """Whether the whole-map products beat block pruning: small maps with many pixels above.
+
+    Measured on one CPU thread (64 maps upsampled to 64 px): pruning wins at a top fraction of
+    0.5% up to 16 px maps, the products from about 3% above (and at 32 px always).
+    """
+    side = max(features.shape[-2:])
+    if side > MATMUL_UPSAMPLING_MAX or tuple(features.shape[-2:]) == tuple(size):
+        return False
+    above = (features > thresholds.view(1, -1, 1, 1)).float().mean()  # at the map's own pixels
+    return side == MATMUL_UPSAMPLING_MAX or float(above) > 0.03
+
+
 def _count_above(
     features: Tensor,
     thresholds: Tensor,
@@ -113,6 +154,10 @@ def _count_above(
     size: tuple[int, int],
 ) -> tuple[Tensor, Tensor]:
     """One threshold per unit: visit only the pixels above it (about a fraction q of them).
+
+    They are found by :func:`_above_by_products` for small featuremaps with many pixels above
+    (:func:`_dense_enough`), else by :func:`_active_pixels`; both give the pixels the bilinear
+    formula puts above the threshold.
 
     Args:
         features: float32 ``[n, U, h, w]`` featuremaps (upsampled here, where needed, to ``size``).
@@ -128,7 +173,8 @@ def _count_above(
     n, num_units = features.shape[:2]
     pixels = size[0] * size[1]
     num_concepts = per_image_concept.shape[1]
-    position = _active_pixels(features, thresholds.view(-1), size)  # [M] into n * U * P
+    find = _above_by_products if _dense_enough(features, thresholds, size) else _active_pixels
+    position = find(features, thresholds.view(-1), size)  # [M] into n * U * P
     image_unit, pixel = position // pixels, position % pixels  # [M] each
     above = torch.bincount(image_unit, minlength=n * num_units).view(n, num_units)  # [n, U]
     per_image = torch.stack([pixels - above, above], dim=-1)  # [n, U, 2]
