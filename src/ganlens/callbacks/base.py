@@ -25,7 +25,7 @@ What the monitors need from a LightningModule (any GAN, not only ganlens' Progre
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -166,11 +166,7 @@ class Monitor(pl.Callback):
                 f"every_n_images needs a module with an images_shown counter; "
                 f"{type(pl_module).__name__} has none (use every_n_epochs)"
             )
-        # A host-side copy of the counter, where the module keeps one, spares a GPU sync per step.
-        shown = getattr(pl_module, "images_shown_count", None)
-        if shown is None:
-            shown = int(cast(Tensor, pl_module.images_shown))
-        block = int(shown) // self.every_n_images
+        block = images_shown_of(trainer, pl_module) // self.every_n_images
         if block > self.images_block:
             self.images_block = block
             self.evaluate(trainer, pl_module)

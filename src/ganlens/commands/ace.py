@@ -160,11 +160,11 @@ def run_ace_command(settings: AceSettings) -> int:
     latent_size = int(getattr(generator, "latent_size", 0))
     if latent_size < 1:
         raise ValueError("the generator must have a positive integer attribute latent_size")
-    if settings.dissection is not None:
+    several = settings.devices * settings.num_nodes > 1
+    if settings.dissection is not None and several:  # one process reads it once, in _ace
         from ganlens.dissect.record import read_dissection
 
         _recorded_iou(read_dissection(settings.dissection), settings)  # fails before a spawn
-    several = settings.devices * settings.num_nodes > 1
     models = None if several else (generator, segmenter)
     work = partial(_ace, settings, latent_size, models)
     return run_on_devices(work, settings.devices, settings.device, settings.quiet,
