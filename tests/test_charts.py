@@ -63,3 +63,14 @@ def test_standalone_file_has_the_namespace_and_places_charts_side_by_side():
     inner = root.findall(f"{SVG}svg")
     assert [int(s.get("x")) for s in inner] == [0, int(inner[0].get("width")) + 16]
     assert int(root.get("width")) == sum(int(s.get("width")) for s in inner) + 16
+
+
+def test_the_last_x_tick_label_fits_inside_the_chart():
+    # A centred "1000" at the right end of the axis was cut off by a fixed 10 px margin. At 11 px
+    # a digit is at most about 0.6 em (6.6 px) wide, so half of the label must fit.
+    svg = ET.fromstring(line_chart([200, 600, 1000], [("a", [1, 2, 3], "#000", False)]))
+    width = float(svg.get("width"))
+    labels = [t for t in svg.iter() if t.tag.endswith("text") and t.text == "1000"]
+    assert labels, "no 1000 tick"
+    x = float(labels[0].get("x"))
+    assert x + 0.5 * len("1000") * 0.6 * 11 <= width

@@ -89,7 +89,10 @@ def line_chart(
     low, span, ticks = value_axis([*all_y, *y_include])
     x_low, x_high = (min(x), max(x)) if len(x) else (0.0, 1.0)
     x_span = (x_high - x_low) or 1.0
-    left, right, bottom = 50, 10, 34
+    x_ticks = _x_ticks(x) if len(x) else []
+    # The last tick label is centred on the axis end: leave half of it (0.6 em a character).
+    right = max(10, math.ceil(0.3 * 11 * max((len(fmt(t)) for t in x_ticks), default=0)) + 2)
+    left, bottom = 50, 34
     keys = _legend_positions([name for name, _, _, _ in series], left, left + width + right)
     top = 22 + 14 * (1 + max((row for _, row in keys), default=0))
     svg = svg_root("line-chart", left + width + right, top + height + bottom)
@@ -103,7 +106,7 @@ def line_chart(
 
     add(svg, "text", title, x=left, y=14, font_weight=600, fill="#222")
     draw_grid(svg, [t - low for t in ticks], base, height / span, (left + 1, left + width), low)
-    for xv in _x_ticks(x) if len(x) else []:
+    for xv in x_ticks:
         add(svg, "text", fmt(xv), x=px(xv), y=base + 14, text_anchor="middle", fill="#555")
     add(svg, "text", x_label, x=left + width / 2, y=base + bottom - 4, text_anchor="middle",
         fill="#333")  # fmt: skip
