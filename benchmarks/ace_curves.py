@@ -1,4 +1,4 @@
-"""ACE on the shipped 32 px scene ProgGAN: ablation / insertion curves and fitting wall time.
+"""ACE on the shipped scene ProgGAN (64 px): ablation / insertion curves and fitting wall time.
 
 Runs ``ganlens ace`` (``ganlens.cli.main``) for several concepts at one layer on CPU and prints a
 markdown table of the top-n curves of the ACE ranking and the IoU ranking, and of the fitting time

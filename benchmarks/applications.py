@@ -1,4 +1,4 @@
-"""Run the three applications of GAN Dissection (section 4) on the shipped 32 px scene model.
+"""Run the three applications of GAN Dissection (section 4) on the shipped scene model (64 px).
 
 ``python benchmarks/applications.py [--which artifacts context compare] [--out DIR] [--docs]``
 runs each command with the settings recorded in ``benchmarks/BENCHMARKS.md`` ("Applications"),
@@ -44,11 +44,17 @@ def artifacts(out: Path) -> dict[str, object]:
     return document
 
 
-def context(out: Path, concept: str) -> dict[str, object]:
+def context_folder(out: Path, concept: str, radius: int) -> Path:
+    """Where :func:`context` writes: ``context_CONCEPT`` (radius 1, the default) or ``..._rR``."""
+    return out / (f"context_{concept}" if radius == 1 else f"context_{concept}_r{radius}")
+
+
+def context(out: Path, concept: str, radius: int = 1) -> dict[str, object]:
     """Insert the top 20 (quick IoU) units of ``concept`` at every layer4 cell of 48 images."""
-    settings = ContextSettings(concept=concept, out=str(out / f"context_{concept}"), quiet=True)
+    folder = context_folder(out, concept, radius)
+    settings = ContextSettings(concept=concept, radius=radius, out=str(folder), quiet=True)
     run_context(settings)
-    document = json.loads((out / f"context_{concept}" / "context.json").read_text())
+    document = json.loads((folder / "context.json").read_text())
     print("settings:", json.dumps(asdict(settings)))
     print("units", document["ranking"])
     for row in document["table"]:
@@ -86,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--which", type=list[str], default=["artifacts", "context", "compare"])
     parser.add_argument("--concepts", type=list[str], default=["door", "tree"])
+    parser.add_argument("--radii", type=list[int], default=[1], help="context windows' radii")
     parser.add_argument("--out", type=str, default="outputs/bench_applications")
     parser.add_argument("--docs", type=bool, default=False, help="copy pictures to docs/app_*")
     args = parser.parse_args(argv if argv is not None else sys.argv[1:])
@@ -102,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
         elif which == "context":
             for concept in args.concepts:
-                context(out, concept)
-                folder = out / f"context_{concept}"
+                for radius in args.radii:
+                    context(out, concept, radius)
+                folder = context_folder(out, concept, args.radii[-1])
                 pictures[f"app_context_{concept}_grid.png"] = folder / "context_grid.png"
                 pictures[f"app_context_{concept}_rates.svg"] = folder / "context_rates.svg"
         elif which == "compare":

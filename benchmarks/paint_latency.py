@@ -1,4 +1,4 @@
-"""Latency of painting on the shipped 32 px scene model, on this machine's CPU.
+"""Latency of painting on the shipped scene model (64 px), on this machine's CPU.
 
 Prints, side by side in one process (the machine is shared and noisy):
 

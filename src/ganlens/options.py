@@ -219,9 +219,10 @@ class GeneratorOptions(TruncationOptions):
     """Which generator to load.
 
     Args:
-        generator: The generator: 'scene' (the shipped scene ProgGAN; 'scene32' names the 32 px
-            one), a .ckpt of ours, a gandissect/Karras .pth, a StyleGAN2/3 .pkl (NVlabs) or .pt
-            (rosinality), or 'package.module:factory' returning an nn.Module.
+        generator: The generator: 'scene' (the shipped 64 px scene ProgGAN, 'scene64'; 'scene32'
+            names the earlier 32 px one), a .ckpt of ours, a gandissect/Karras .pth, a
+            StyleGAN2/3 .pkl (NVlabs) or .pt (rosinality), or 'package.module:factory'
+            returning an nn.Module.
     """
 
     generator: str = "scene"

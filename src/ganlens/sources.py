@@ -27,11 +27,13 @@ __all__ = [
     "SEGMENTER_SOURCES",
     "load_generator",
     "load_segmenter",
+    "scene_framing",
     "weights_fingerprint",
 ]
 
 GENERATOR_SOURCES = (
-    "'scene' (or a shipped one by name: 'scene32'), a .ckpt of ours, a gandissect .pth/.pt, a "
+    "'scene' (the shipped 64 px scene ProgGAN; by name 'scene64', or 'scene32' for the 32 px "
+    "one), a .ckpt of ours, a gandissect .pth/.pt, a "
     "StyleGAN2/3 .pkl (NVlabs) or .pt (rosinality), or 'package.module:factory'"
 )
 """What :func:`load_generator` accepts, for help texts and error messages."""
@@ -115,8 +117,8 @@ def load_generator(
     Args:
         source: One of
 
-            * ``None``, ``"scene"`` or ``"shipped"``: the default shipped scene generator, or
-              one by name (``"scene32"``: the 32 px one;
+            * ``None``, ``"scene"`` or ``"shipped"``: the default shipped scene generator (the
+              64 px ``"scene64"``), or one by name (``"scene32"``: the earlier 32 px one;
               :data:`~ganlens.models.pretrained.SHIPPED_GENERATORS`);
             * a ``.ckpt`` file: the EMA generator of a ``ProgressiveGAN`` Lightning checkpoint,
               at the growth stage the checkpoint reached;
@@ -140,8 +142,8 @@ def load_generator(
         ValueError: If the source cannot be read or the factory does not give a module.
 
     Example:
-        >>> load_generator("scene").resolution
-        32
+        >>> load_generator("scene").resolution, load_generator("scene32").resolution
+        (64, 32)
         >>> load_generator("torch.nn:Identity")
         Identity()
     """
@@ -167,6 +169,30 @@ def load_generator(
     else:
         raise ValueError(f"generator source must be {GENERATOR_SOURCES}; got {source!r}")
     return generator.to(device).eval()
+
+
+def scene_framing(source: str | None) -> str:
+    """The scene-world framing a generator source was trained on, for its real images.
+
+    Shipped generators by name (:data:`~ganlens.models.pretrained.SHIPPED_FRAMINGS`); a ``.ckpt``
+    of ours from its data module's hyperparameters; anything else ``"default"``.
+
+    Example:
+        >>> scene_framing("scene"), scene_framing("scene32"), scene_framing("torch.nn:Identity")
+        ('church', 'default', 'default')
+    """
+    from ganlens.models.pretrained import DEFAULT_SCENE_GENERATOR, SHIPPED_FRAMINGS
+
+    if source is None or source in _SHIPPED:
+        return SHIPPED_FRAMINGS[DEFAULT_SCENE_GENERATOR]
+    if source in SHIPPED_FRAMINGS:
+        return SHIPPED_FRAMINGS[source]
+    path = Path(source)
+    if path.suffix == ".ckpt" and path.is_file():
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        data = checkpoint.get("datamodule_hyper_parameters") or {}
+        return str(data.get("framing", "default"))
+    return "default"
 
 
 def load_segmenter(source: str = "scene", device: str | torch.device = "cpu") -> Any:

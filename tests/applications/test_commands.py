@@ -34,6 +34,7 @@ def test_artifacts_command_on_the_planted_toy(tmp_path, caplog):
         assert run_artifacts(settings) == 0
     document = json.loads((tmp_path / "artifacts.json").read_text())
     assert document["format"] == "ganlens-artifacts/1"
+    assert document["real"]["framing"] == "default"  # "auto": a factory trained on no framing
     assert document["scores"]["units"][0]["unit"] == 2  # the planted artifact unit
     assert document["summary"]["worst_units"][0] == 2
     repair = document["repair"]

@@ -260,7 +260,11 @@ def test_a_record_without_command_settings_needs_overwrite_to_merge(copy_of_fini
 def test_two_processes_write_the_dissection_of_one(tmp_path, capfd, mode):
     one, two = tmp_path / "one", tmp_path / "two"
     extra = ["--layers", "layer4", "--threshold-mode", mode]
-    assert run(one, *extra) == 0
+    # Each of the 2 processes takes 12 of the 24 samples of a set, so the one-process run uses
+    # batches of 12 too: the convolutions' rounding depends on the batch size (the 64 px
+    # generator's images differ in the last bit between batches of 12 and 48, enough to flip a
+    # few segmentation labels), while the sums across processes are exact.
+    assert run(one, *extra, "--batch-size", "12") == 0
     capfd.readouterr()
     assert run(two, *extra, "--devices", "2", verbose=True) == 0  # Fabric, ddp_spawn, gloo
     err = capfd.readouterr().err  # (the processes write to the file descriptor)
@@ -276,7 +280,7 @@ def test_devices_must_be_positive(tmp_path, capsys):
 
 
 @pytest.mark.slow  # two torchrun "nodes" of one process each (about 30 s)
-def test_two_nodes_under_torchrun_write_the_dissection_of_one(finished, tmp_path):
+def test_two_nodes_under_torchrun_write_the_dissection_of_one(tmp_path):
     import socket
     import subprocess
     import sys
@@ -298,9 +302,24 @@ def test_two_nodes_under_torchrun_write_the_dissection_of_one(finished, tmp_path
     nodes = [node(0), node(1)]
     errors = [node.communicate(timeout=600)[1] for node in nodes]
     assert [node.returncode for node in nodes] == [0, 0], errors
-    assert read_dissect_json(out) == read_dissect_json(finished)
+    one = tmp_path / "one"  # at each node's batch: 12 of the 24 samples of a set
+    assert run(one, "--batch-size", "12") == 0
+    assert read_dissect_json(out) == read_dissect_json(one)
 
 
 def test_several_nodes_without_a_launcher_is_one_line(tmp_path, capsys):
     assert run(tmp_path, "--num-nodes", "2") == 2
     assert "--num-nodes 2 needs a launcher" in capsys.readouterr().err
+
+
+def test_the_log_lists_each_layers_part_units(tmp_path, capfd):
+    assert run(tmp_path, "--layers", "layer6", verbose=True) == 0
+    err = capfd.readouterr().err
+    summary = read_dissect_json(tmp_path)["layers"][0]["summary"]
+    parts = [e for e in summary["class_distribution"] if e["category"] == "part"]
+    line = next(line for line in err.splitlines() if "layer6: " in line and "interpretable" in line)
+    if parts:  # e.g. "...; 3 part units (roof 2, door 1)"
+        listed = ", ".join(f"{e['concept']} {e['count']}" for e in parts)
+        assert line.endswith(f"; {sum(e['count'] for e in parts)} part units ({listed})"), line
+    else:
+        assert "part units" not in line, line

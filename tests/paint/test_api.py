@@ -12,8 +12,8 @@ from ganlens.paint.images import to_uint8
 
 from .conftest import bits_mask, decode_image, png_mask
 
-BOX = np.zeros((32, 32), dtype=bool)
-BOX[8:20, 4:16] = True
+BOX = np.zeros((64, 64), dtype=bool)
+BOX[16:40, 8:32] = True
 
 
 def stroke(**changes):
@@ -24,8 +24,8 @@ def stroke(**changes):
 
 def test_info_lists_layers_defaults_and_concepts(client, shipped):
     info = client.get("/api/info").json()
-    assert info["source"] == "scene" and info["resolution"] == 32 and info["latent_size"] == 128
-    assert [layer["name"] for layer in info["layers"]] == [f"layer{i}" for i in range(1, 9)]
+    assert info["source"] == "scene" and info["resolution"] == 64 and info["latent_size"] == 128
+    assert [layer["name"] for layer in info["layers"]] == [f"layer{i}" for i in range(1, 11)]
     assert info["layers"][5] == {"name": "layer6", "num_units": 64, "grid": [16, 16]}
     assert info["layer"] == "layer6" and info["seeds"] == list(range(8))
     names = [c["name"] for c in info["concepts"]]
@@ -42,7 +42,7 @@ def test_rankings_are_permutations_sorted_by_iou(client, shipped):
     assert tree["concept"] == "tree" and tree["metric"] == "iou"
     for ranking in rankings:
         assert sorted(ranking["units"]) == list(range(64))
-    response = client.get("/api/layers/layer9/rankings")
+    response = client.get("/api/layers/layer11/rankings")
     assert response.status_code == 404
     assert response.json()["detail"][0]["loc"] == ["path", "layer"]
 
@@ -52,7 +52,7 @@ def test_generate_by_seed_and_sample_id_matches_direct_rendering(client, shipped
     assert response.status_code == 200
     images = [decode_image(url) for url in response.json()["images"]]
     direct = to_uint8(render(shipped.generator, shipped.seed_latents([5, 6]))).numpy()
-    assert images[0].shape == (32, 32, 3)
+    assert images[0].shape == (64, 64, 3)
     np.testing.assert_array_equal(np.stack(images), direct)
     by_id = client.post("/api/generate", json={"samples": [3]}).json()["images"][0]
     expected = to_uint8(render(shipped.generator, shipped.sample_latents([3]))).numpy()[0]
@@ -64,7 +64,7 @@ def test_segment_returns_overlays_and_pixel_counts(client, shipped):
     assert response.status_code == 200
     body = response.json()
     overlay = decode_image(body["images"][0])
-    assert overlay.shape == (32, 32, 4)
+    assert overlay.shape == (64, 64, 4)
     labelled = int((overlay[..., 3] > 0).sum())
     assert sum(c["pixels"] for c in body["concepts"]) == labelled > 0
     colours = {tuple(int(c["color"][i : i + 2], 16) for i in (1, 3, 5)) for c in body["concepts"]}

@@ -60,7 +60,9 @@ def segmenter_features(device: str | torch.device = "cpu") -> nn.Module:
     return SegmenterFeatures().to(device)
 
 
-def real_scene_images(count: int, resolution: int, seed: int = 0, start: int = 0) -> Tensor:
+def real_scene_images(
+    count: int, resolution: int, seed: int = 0, start: int = 0, framing: str = "default"
+) -> Tensor:
     """Scenes ``start .. start + count - 1`` of scene world ``seed``, float ``[N, 3, R, R]``.
 
     Args:
@@ -68,6 +70,8 @@ def real_scene_images(count: int, resolution: int, seed: int = 0, start: int = 0
         resolution: Side R.
         seed: Scene-world seed.
         start: First scene index.
+        framing: ``"default"`` or ``"church"`` (the generator's training framing:
+            :func:`ganlens.sources.scene_framing`).
 
     Returns:
         float ``[N, 3, R, R]`` images in [-1, 1].
@@ -80,5 +84,6 @@ def real_scene_images(count: int, resolution: int, seed: int = 0, start: int = 0
 
     if count < 1:
         raise ValueError(f"count must be >= 1; got {count}")
-    images, _ = SceneWorld(resolution=resolution, seed=seed).batch(range(start, start + count))
+    world = SceneWorld(resolution=resolution, seed=seed, framing=framing)
+    images, _ = world.batch(range(start, start + count))
     return images

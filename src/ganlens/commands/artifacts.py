@@ -3,9 +3,9 @@
 Writes into ``out`` (GAN Dissection, section 4.3):
 
 * ``artifacts.json`` (``format`` ``"ganlens-artifacts/1"``): ``settings``; ``real`` (world seed,
-  counts); ``scores`` (:meth:`ArtifactScores.to_dict`: ``metric``, ``top_k``, ``num_samples``,
-  ``random_score``, ``floor`` and ``units`` worst first, each ``unit``, ``rank``, ``score``,
-  ``top_samples`` and ``concept`` from ``dissection`` or None); ``repair``
+  counts, framing); ``scores`` (:meth:`ArtifactScores.to_dict`: ``metric``, ``top_k``,
+  ``num_samples``, ``random_score``, ``floor`` and ``units`` worst first, each ``unit``,
+  ``rank``, ``score``, ``top_samples`` and ``concept`` from ``dissection`` or None); ``repair``
   (:meth:`RepairCurve.to_dict`: ``n``, ``units``, ``values``/``control`` {measure: [value per
   n]}, ``floor`` {measure: value}); ``summary`` (``worst_units``, ``change`` and
   ``control_change`` {measure: value at n_max minus value at 0}); ``images``; ``seconds``;
@@ -62,6 +62,9 @@ class ArtifactsSettings(ComputeOptions, ProcessOptions):
         top_k: Top-activating samples per unit that are scored (the paper used 10,000).
         real: Real images compared against (scene-world scenes); the repair curve and the floor
             use min(real, samples) of them.
+        real_framing: Framing of the real scenes: 'auto' (the one the generator trained on:
+            church for the shipped 64 px model, a .ckpt's data module's, else default),
+            'default' or 'church'.
         quality: 'fsd' (Fréchet distance of scene-segmenter features), 'swd' (sliced
             Wasserstein distance, Karras et al. 2018) or 'fid' (needs inception_weights).
         inception_weights: Path of torch-fidelity's Inception-v3 weights (quality 'fid' only).
@@ -79,6 +82,7 @@ class ArtifactsSettings(ComputeOptions, ProcessOptions):
     samples: int = 1024
     top_k: int = 64
     real: int = 512
+    real_framing: Literal["auto", "default", "church"] = "auto"
     quality: Literal["fsd", "swd", "fid"] = "fsd"
     inception_weights: str | None = None
     repair_quality: list[str] = field(default_factory=lambda: ["fsd"])
@@ -93,6 +97,7 @@ class ArtifactsSettings(ComputeOptions, ProcessOptions):
         check_at_least(2, samples=self.samples, top_k=self.top_k, real=self.real)
         check_at_least(0, repair_units=self.repair_units, show_units=self.show_units)
         check_choice("quality", self.quality, QUALITY_METRICS)
+        check_choice("real_framing", self.real_framing, ("auto", "default", "church"))
         bad = [m for m in self.repair_quality if m not in QUALITY_METRICS]
         if bad or not self.repair_quality:
             raise ValueError(
@@ -176,7 +181,7 @@ def _artifacts(s: ArtifactsSettings, started: float, generator: Any, *, device: 
     from ganlens.applications.quality import quality_measure
     from ganlens.applications.repair import repair_curve
     from ganlens.io import atomic_write_text
-    from ganlens.sources import load_generator
+    from ganlens.sources import load_generator, scene_framing
 
     if generator is None:
         generator = load_generator(s.generator, device, s.truncation)
@@ -187,8 +192,11 @@ def _artifacts(s: ArtifactsSettings, started: float, generator: Any, *, device: 
     with torch.no_grad():
         resolution = int(generator(latents[:1].to(device)).shape[-1])
     repair_count = min(s.real, s.samples)
-    real = real_scene_images(s.real, resolution, REAL_WORLD_SEED)
-    floor = real_scene_images(max(repair_count, s.top_k), resolution, REAL_WORLD_SEED, s.real)
+    framing = scene_framing(s.generator) if s.real_framing == "auto" else s.real_framing
+    real = real_scene_images(s.real, resolution, REAL_WORLD_SEED, framing=framing)
+    floor = real_scene_images(
+        max(repair_count, s.top_k), resolution, REAL_WORLD_SEED, s.real, framing=framing
+    )
     measure = quality_measure(
         s.quality, device=device, inception_weights=s.inception_weights, seed=s.seed
     )
@@ -259,7 +267,12 @@ def _artifacts(s: ArtifactsSettings, started: float, generator: Any, *, device: 
     document: dict[str, Any] = {
         "format": "ganlens-artifacts/1",
         "settings": asdict(s),
-        "real": {"world_seed": REAL_WORLD_SEED, "count": s.real, "floor_start": s.real},
+        "real": {
+            "world_seed": REAL_WORLD_SEED,
+            "count": s.real,
+            "floor_start": s.real,
+            "framing": framing,
+        },
         "scores": score_dict,
         "repair": curve.to_dict(),
         "summary": {

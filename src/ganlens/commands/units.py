@@ -256,7 +256,11 @@ def _dissect_and_publish(
     for layer in document["layers"]:
         s = layer["summary"]
         top = ", ".join(f"{e['concept']} {e['count']}" for e in s["class_distribution"][:6])
-        log.info("%s: %d of %d units interpretable, %d concepts (%s)", layer["layer"],
-                 s["num_interpretable"], s["num_units"], s["num_concepts"], top)  # fmt: skip
+        parts = [e for e in s["class_distribution"] if e["category"] == "part"]
+        listed = ", ".join(f"{e['concept']} {e['count']}" for e in parts)
+        part_units = f"; {sum(e['count'] for e in parts)} part units ({listed})" if parts else ""
+        log.info("%s: %d of %d units interpretable, %d concepts (%s)%s", layer["layer"],
+                 s["num_interpretable"], s["num_units"], s["num_concepts"], top,
+                 part_units)  # fmt: skip
     log.info("open %s", (Path(settings.out) / "dissect.html").resolve().as_uri())
     return 0

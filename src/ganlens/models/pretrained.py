@@ -2,8 +2,9 @@
 
 Shipped generators are stored in gandissect's ProgGAN ``.pth`` layout (trunk blocks ``layerN``
 and the final ``output_RxR`` only), so :func:`~ganlens.models.weights.load_proggan_generator`
-reads them like any gandissect file. ``scene_proggan_32.pth`` is the EMA generator of
-``configs/scene_cpu_32.yaml``; its card is ``SCENE_MODEL.md`` beside it.
+reads them like any gandissect file. ``scene_proggan_64.pth`` (the default) is the EMA generator
+of ``configs/scene_cpu_64.yaml``, card ``SCENE_MODEL_64.md`` beside it; ``scene_proggan_32.pth``
+the earlier one of ``configs/scene_cpu_32.yaml``, card ``SCENE_MODEL.md``.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ import torch
 from ganlens.models.generator import ProgressiveGenerator
 from ganlens.models.weights import load_proggan_generator
 
-SHIPPED_GENERATORS = {"scene32": "scene_proggan_32.pth"}
+SHIPPED_GENERATORS = {"scene64": "scene_proggan_64.pth", "scene32": "scene_proggan_32.pth"}
 """Name of each shipped scene generator (``--generator NAME``) and its file beside this module."""
 
-DEFAULT_SCENE_GENERATOR = "scene32"
+DEFAULT_SCENE_GENERATOR = "scene64"
 """The one ``--generator scene`` (the default of every command) means."""
+
+SHIPPED_FRAMINGS = {"scene64": "church", "scene32": "default"}
+"""The scene-world framing each shipped generator was trained on (what its real images are)."""
 
 
 def export_generator(checkpoint: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path:
@@ -62,7 +66,7 @@ def load_scene_generator(
     Example:
         >>> g = load_scene_generator()
         >>> g.resolution, g.latent_size, g(torch.randn(2, g.latent_size)).shape
-        (32, 128, torch.Size([2, 3, 32, 32]))
+        (64, 128, torch.Size([2, 3, 64, 64]))
         >>> load_scene_generator(name="scene32").resolution
         32
     """
