@@ -103,12 +103,15 @@ def test_paint_a_stroke_then_undo_in_headless_chromium(server):
             assert cols.min() >= 0 and cols.max() <= 39 and rows.max() <= 31, (rows, cols)
             assert not changed[36:, :].any() and not changed[:, 44:].any()
 
+            # Undo and redo render the image again. At 64 px a re-render can differ from the first
+            # one by one PNG level in a rare pixel (seen: 1 of 12,288 values; the convolutions'
+            # float rounding depends on the batch they run in), so equality is up to one level.
             page.click("#undo")
             version = wait_for_new_image(page, version)
-            np.testing.assert_array_equal(current_image(page), before)
+            np.testing.assert_allclose(current_image(page).astype(int), before.astype(int), atol=1)
             page.click("#redo")
             version = wait_for_new_image(page, version)
-            np.testing.assert_array_equal(current_image(page), after)
+            np.testing.assert_allclose(current_image(page).astype(int), after.astype(int), atol=1)
 
             page.click("[data-overlay='after']")
             page.wait_for_function("document.getElementById('legend').children.length > 0")
