@@ -255,12 +255,16 @@ def _dissect_and_publish(
     document = published.document
     for layer in document["layers"]:
         s = layer["summary"]
-        top = ", ".join(f"{e['concept']} {e['count']}" for e in s["class_distribution"][:6])
-        parts = [e for e in s["class_distribution"] if e["category"] == "part"]
-        listed = ", ".join(f"{e['concept']} {e['count']}" for e in parts)
-        part_units = f"; {sum(e['count'] for e in parts)} part units ({listed})" if parts else ""
+        distribution = s["class_distribution"]
+        parts = [e for e in distribution if e["category"] == "part"]
+        part_units = f"; {sum(e['count'] for e in parts)} part units ({_counts(parts)})"
         log.info("%s: %d of %d units interpretable, %d concepts (%s)%s", layer["layer"],
-                 s["num_interpretable"], s["num_units"], s["num_concepts"], top,
-                 part_units)  # fmt: skip
+                 s["num_interpretable"], s["num_units"], s["num_concepts"],
+                 _counts(distribution[:6]), part_units if parts else "")  # fmt: skip
     log.info("open %s", (Path(settings.out) / "dissect.html").resolve().as_uri())
     return 0
+
+
+def _counts(entries: list[dict[str, Any]]) -> str:
+    """``"sky 12, roof 10"`` from class-distribution entries."""
+    return ", ".join(f"{e['concept']} {e['count']}" for e in entries)
